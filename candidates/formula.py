@@ -13,7 +13,6 @@ from functools import lru_cache
 
 from pymatgen.core.periodic_table import Element
 
-_PLAIN = re.compile(r"(?:[A-Z][a-z]?(?:\d+(?:\.\d+)?|\.\d+)?)+")
 _TOKEN = re.compile(r"([A-Z][a-z]?)(\d+(?:\.\d+)?|\.\d+)?")
 
 #: Significant digits kept when an amount is written into a formula string.
@@ -24,21 +23,25 @@ class FormulaError(ValueError):
     """A formula string that is not a plain ``ElementAmount...`` formula of known elements."""
 
 
-@lru_cache(maxsize=None)
+_ELEMENTS = frozenset(el.symbol for el in Element)
+
+
 def is_element(symbol: str) -> bool:
     """True when ``symbol`` is a chemical element known to pymatgen."""
-    return Element.is_valid_symbol(symbol)
+    return symbol in _ELEMENTS
 
 
 def format_amount(amount: float) -> str:
     """Write an amount the way formulas do: ``1`` is omitted, ``2.5`` stays, ``0.333333``."""
     if abs(amount - 1.0) < 10 ** -AMOUNT_DIGITS:
         return ""
-    return f"{amount:.{AMOUNT_DIGITS}g}"
+    rounded = float(f"{amount:.{AMOUNT_DIGITS}g}")
+    # Positional notation always: "1e-05" would not parse back as an amount.
+    return f"{rounded:.12f}".rstrip("0").rstrip(".")
 
 
 def format_formula(amounts: Mapping[str, float] | Sequence[tuple[str, float]]) -> str:
-    """Join ``{symbol: amount}`` (in the given order) into a plain formula, dropping zero amounts."""
+    """Join ``{symbol: amount}`` (in the given order) into a plain formula; zeros are dropped."""
     pairs = amounts.items() if isinstance(amounts, Mapping) else amounts
     return "".join(f"{el}{format_amount(n)}" for el, n in pairs if n > 10 ** -AMOUNT_DIGITS)
 
@@ -51,11 +54,12 @@ def parse_plain(formula: str) -> tuple[tuple[str, float], ...]:
     naming the formula and the offending symbol when it is not plain or names an unknown element.
     """
     text = formula.strip()
-    if not _PLAIN.fullmatch(text):
+    tokens = _TOKEN.findall(text)
+    if sum(len(symbol) + len(number) for symbol, number in tokens) != len(text) or not tokens:
         raise FormulaError(f"not a plain formula: {formula!r}")
     amounts: dict[str, float] = {}
-    for symbol, number in _TOKEN.findall(text):
-        if not is_element(symbol):
+    for symbol, number in tokens:
+        if symbol not in _ELEMENTS:
             raise FormulaError(f"unknown element {symbol!r} in formula {formula!r}")
         amounts[symbol] = amounts.get(symbol, 0.0) + (float(number) if number else 1.0)
     return tuple(amounts.items())

@@ -1,0 +1,179 @@
+"""Composition notations of glass papers, parsed into pymatgen ``Composition`` objects.
+
+Accepted forms (nested freely)::
+
+    LiAlCl2.5O0.75  LiV(PO4)F          plain formulas (pymatgen)
+    LiAlCl4-75%O    NaAlCl4-60%S       parent + percent O (or S) per centre, 2 halogen out per O in
+    0.5Na2O2-TaCl5  Li2S·P2S5          joins with coefficients (missing = 1); separators are
+    (LiCl)0.5 (P2O5)0.5                whitespace, ``·``, ``+`` and ``-``
+    75Li2S-25P2S5   (Li2O)50 (Al2O3)2 (P2O5)48      mol% joins (coefficients sum to 100)
+
+A ``-`` followed by a number is a join separator only when the first component carries a leading
+coefficient too (``75Li2S-25P2S5``); otherwise it is a minus sign (``LiAl-2Cl4``): an error.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pymatgen.core import Composition, Element
+
+from candidates.formula import format_formula, is_element
+
+_NUMBER = re.compile(r"\d+(?:\.\d+)?|\.\d+")
+_FORMULA = re.compile(r"[A-Za-z0-9.()]+")
+_FORMULA_TOKENS = re.compile(r"(?:[A-Z][a-z]*|\d+(?:\.\d+)?|\.\d+|[()])+")
+_SYMBOL = re.compile(r"[A-Z][a-z]*")
+_BAD_TOKEN = re.compile(r"[^A-Za-z0-9.()\s+\-]+")
+_PERCENT = re.compile(
+    r"(?P<parent>.+?)\s*[-+]\s*(?P<pct>\d+(?:\.\d+)?)\s*%\s*(?P<anion>[A-Z][a-z]?)"
+)
+# dashes pasted from papers become hyphens, dot-style join marks become spaces, OBELiX's * goes
+_TRANSLATION = str.maketrans(
+    "\u2010\u2011\u2012\u2013\u2014\u2212\u00b7\u22c5\u2022", "------   ", "*"
+)
+_SEPARATORS = " +-"
+#: Joins whose coefficients add up to this are molar percentages and become fractions.
+_PERCENT_TOTAL = 100.0
+
+
+class NotationError(ValueError):
+    """A composition string in no notation this module accepts; the message names the bad token."""
+
+
+def parse_composition(text: str) -> Composition:
+    """Parse any accepted notation (see the module docstring) into a ``Composition``.
+
+    Raises :class:`NotationError` naming the input and the bad token for empty input, unknown
+    elements, negative amounts, zero totals, unbalanced parentheses or unparseable characters.
+    """
+    cleaned = " ".join(text.translate(_TRANSLATION).split())
+    if len(cleaned) >= 2 and cleaned[0] == cleaned[-1] and cleaned[0] in "\"'":
+        cleaned = cleaned[1:-1].strip()  # CSV cells quoted twice, as in the Liverpool dataset
+    if not cleaned:
+        raise NotationError(f"empty composition {text!r}")
+    comp = _parse(cleaned, text)
+    if comp.num_atoms <= 0:
+        raise NotationError(f"zero total amount in {text!r}")
+    return comp
+
+
+def to_formula(comp: Composition) -> str:
+    """Plain formula in pymatgen's electronegativity order, unreduced: ``LiAlCl2.5O0.75``."""
+    amounts = comp.get_el_amt_dict()
+    order = [token.rstrip("0123456789.") for token in comp.formula.split()]
+    return format_formula([(symbol, amounts[symbol]) for symbol in order])
+
+
+def normalise(text: str) -> str:
+    """Canonical plain formula of any accepted notation: ``to_formula(parse_composition(text))``."""
+    return to_formula(parse_composition(text))
+
+
+def _parse(text: str, source: str) -> Composition:
+    percent = _PERCENT.fullmatch(text)
+    if percent:
+        parent = _parse(percent["parent"], source)
+        return _substitute(parent, percent["pct"], percent["anion"], source)
+    return _parse_join(text, source)
+
+
+def _substitute(parent: Composition, percent: str, anion: str, source: str) -> Composition:
+    """Put ``percent``/100 divalent anions per centre in place of twice as many halogens."""
+    if anion not in ("O", "S", "Se", "Te"):
+        raise NotationError(f"cannot substitute {anion!r} for halogen in {source!r} (use O or S)")
+    amounts = parent.get_el_amt_dict()
+    centres = sum(n for el, n in amounts.items() if _is_centre(Element(el)))
+    halogens = {el: n for el, n in amounts.items() if Element(el).is_halogen}
+    halogen_total = sum(halogens.values())
+    added = float(percent) / 100 * centres
+    if centres == 0:
+        raise NotationError(f"no centre cation to count '{percent}%{anion}' against in {source!r}")
+    if 2 * added > halogen_total + 1e-9:
+        raise NotationError(
+            f"'{percent}%{anion}' replaces {2 * added:g} halogen but the parent has"
+            f" {halogen_total:g} in {source!r}"
+        )
+    for el, n in halogens.items():
+        amounts[el] = n - 2 * added * n / halogen_total
+    amounts[anion] = amounts.get(anion, 0.0) + added
+    return Composition({el: n for el, n in amounts.items() if n > 1e-9})
+
+
+def _is_centre(element: Element) -> bool:
+    """The network centre M of A M X O: a cation that is not an alkali."""
+    return not (element.is_alkali or element.is_halogen or element.is_chalcogen)
+
+
+def _parse_join(text: str, source: str) -> Composition:
+    """Sum the components of a join, turning mol% coefficients into fractions."""
+    parts: list[tuple[float, Composition]] = []
+    first_has_coefficient = False
+    pos = 0
+    while pos < len(text):
+        char = text[pos]
+        if char in _SEPARATORS:
+            number = _NUMBER.match(text, pos + 1)
+            if char == "-" and number and not (parts and first_has_coefficient):
+                raise NotationError(f"negative amount '-{number.group()}' in {source!r}")
+            pos += 1
+            continue
+        lead = _NUMBER.match(text, pos)
+        if lead:
+            pos = lead.end()
+            if pos == len(text) or not (text[pos] == "(" or text[pos].isupper()):
+                raise NotationError(f"coefficient {lead.group()!r} without a formula in {source!r}")
+            first_has_coefficient = first_has_coefficient or not parts
+        coefficient, comp, pos = _component(text, pos, source)
+        parts.append((coefficient * (float(lead.group()) if lead else 1.0), comp))
+    if not parts:
+        raise NotationError(f"no composition in {source!r}")
+    total = sum(coefficient for coefficient, _ in parts)
+    scale = 1 / _PERCENT_TOTAL if len(parts) > 1 and abs(total - _PERCENT_TOTAL) < 1e-6 else 1.0
+    result = Composition()
+    for coefficient, comp in parts:
+        result += comp * (coefficient * scale)
+    return result
+
+
+def _component(text: str, pos: int, source: str) -> tuple[float, Composition, int]:
+    """Read one join component at ``pos``: ``(group)coef`` or a formula; return coef, comp, end."""
+    if text.startswith("(", pos):
+        close = _matching_paren(text, pos, source)
+        trail = _NUMBER.match(text, close + 1)
+        end = trail.end() if trail else close + 1
+        # a group followed by an element belongs to a formula such as (PO4)2Ca3
+        if end == len(text) or text[end] in _SEPARATORS + "(":
+            comp = _parse(text[pos + 1 : close].strip(), source)
+            return (float(trail.group()) if trail else 1.0), comp, end
+    run = _FORMULA.match(text, pos)
+    if not run:
+        bad = _BAD_TOKEN.match(text, pos)
+        token = bad.group() if bad else text[pos]
+        raise NotationError(f"cannot parse token {token!r} in {source!r}")
+    return 1.0, _formula(run.group(), source), run.end()
+
+
+def _matching_paren(text: str, start: int, source: str) -> int:
+    depth = 0
+    for index in range(start, len(text)):
+        depth += {"(": 1, ")": -1}.get(text[index], 0)
+        if depth == 0:
+            return index
+    raise NotationError(f"unbalanced parenthesis '(' in {source!r}")
+
+
+def _formula(formula: str, source: str) -> Composition:
+    """Parse one plain or parenthesised formula with pymatgen, after naming-friendly checks."""
+    if formula.count("(") != formula.count(")"):
+        paren = "(" if formula.count("(") > formula.count(")") else ")"
+        raise NotationError(f"unbalanced parenthesis {paren!r} in {source!r}")
+    if not _FORMULA_TOKENS.fullmatch(formula):
+        raise NotationError(f"cannot parse token {formula!r} in {source!r}")
+    for symbol in _SYMBOL.findall(formula):
+        if not is_element(symbol):
+            raise NotationError(f"unknown element {symbol!r} in {source!r}")
+    try:
+        return Composition(formula)
+    except ValueError as exc:
+        raise NotationError(f"cannot parse token {formula!r} in {source!r}: {exc}") from exc

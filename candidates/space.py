@@ -1,0 +1,233 @@
+"""Enumerate oxyhalide compositions A(a) M X(a+v-2x) Ch(x), charge-neutral by construction.
+
+A is an alkali (+1), M a centre of valence v (or a binary mix of two centres), X a halogen (-1, or a
+binary mix), Ch the chalcogen (O or S, -2) and x its amount per centre. Every chemistry class is
+checked once with SMACT's rules (ICSD-24 oxidation states and the Pauling electronegativity test),
+so the per-row cost stays at a few microseconds.
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
+
+import numpy as np
+import pandas as pd
+import smact
+from pymatgen.core.periodic_table import Element
+from smact.screening import pauling_test
+
+from candidates.formula import format_amount, format_formula, is_element, parse_plain
+
+ALKALI_VALENCE = 1
+HALOGEN_VALENCE = -1
+CHALCOGEN_VALENCE = -2
+ALKALIS = frozenset({"Li", "Na", "K", "Rb", "Cs"})
+HALOGENS = frozenset({"F", "Cl", "Br", "I"})
+CHALCOGENS = frozenset({"O", "S", "Se"})
+ANIONS_AND_ALKALIS = ALKALIS | HALOGENS | CHALCOGENS
+
+#: Columns of the candidate table, in order; every row keeps its generation parameters.
+CANDIDATE_COLUMNS = (
+    "formula", "source", "alkali", "metal", "halogen", "chalcogen", "a_per_m", "o_per_m",
+    "s_per_m", "x_per_m", "valence", "metal2_frac", "halogen2_frac",
+)
+
+
+class SpaceError(ValueError):
+    """A composition space that cannot be enumerated (unknown element, impossible valence...)."""
+
+
+@dataclass(frozen=True)
+class CompositionSpace:
+    """The declared search space of a run spec's ``[space]`` section (see runs/viglas.toml)."""
+
+    alkali: tuple[str, ...]
+    centres: tuple[tuple[str, int], ...]
+    halogens: tuple[str, ...]
+    chalcogen_per_m: tuple[float, ...]
+    a_per_m: tuple[float, ...] = (1.0,)
+    chalcogens: tuple[str, ...] = ("O",)
+    halogen_mixes: tuple[tuple[str, str], ...] = ()
+    halogen_mix_fractions: tuple[float, ...] = (0.5,)
+    centre_mixes: tuple[tuple[str, str], ...] = ()
+    centre_mix_fractions: tuple[float, ...] = (0.5,)
+    max_candidates: int = 5_000_000
+    valences: dict[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "valences", dict(self.centres))
+        symbols = [*self.alkali, *self.valences, *self.halogens, *self.chalcogens]
+        symbols += [s for pair in (*self.halogen_mixes, *self.centre_mixes) for s in pair]
+        for symbol in symbols:
+            if not is_element(symbol):
+                raise SpaceError(f"unknown element {symbol!r} in the composition space")
+        for a, b in self.centre_mixes:
+            missing = [s for s in (a, b) if s not in self.valences]
+            if missing:
+                raise SpaceError(f"centre mix {a}-{b}: give the valence of {missing[0]} in centres")
+        grids = {"chalcogen_per_m": self.chalcogen_per_m, "a_per_m": self.a_per_m,
+                 "halogen_mix_fractions": self.halogen_mix_fractions,
+                 "centre_mix_fractions": self.centre_mix_fractions}
+        for name, values in grids.items():
+            if any(v < 0 for v in values):
+                raise SpaceError(f"negative amount in {name}: {min(values)}")
+        for name in ("halogen_mix_fractions", "centre_mix_fractions"):
+            if any(not 0 < v < 1 for v in grids[name]):
+                raise SpaceError(f"{name} must lie strictly between 0 and 1")
+
+    def grid_size(self) -> int:
+        """Number of grid points before validity filtering and deduplication."""
+        n_centres = len(self.centres) + len(self.centre_mixes) * len(self.centre_mix_fractions)
+        n_halogens = len(self.halogens) + len(self.halogen_mixes) * len(self.halogen_mix_fractions)
+        return (len(self.alkali) * n_centres * n_halogens * len(self.chalcogens)
+                * len(self.chalcogen_per_m) * len(self.a_per_m))
+
+
+def _options(kind: str, singles: tuple[str, ...], mixes: tuple[tuple[str, str], ...],
+             fractions: tuple[float, ...]) -> pd.DataFrame:
+    """One row per cation (or anion) option: a single element or a binary mix.
+
+    Mix pairs are put in alphabetical order (fraction flipped) so the same mixture written two
+    ways is one option.
+    """
+    rows = [(s, s, None, 0.0) for s in singles]
+    for first, second in mixes:
+        for frac in fractions:
+            (a, fa), (b, fb) = sorted([(first, 1 - frac), (second, frac)])
+            rows.append((f"{a}{format_amount(fa)}{b}{format_amount(fb)}", a, b, fb))
+    return pd.DataFrame(rows, columns=[kind, f"{kind}_1", f"{kind}_2", f"{kind}2_frac"])
+
+
+@lru_cache(maxsize=4096)
+def smact_allows(cations: tuple[tuple[str, int], ...], anions: tuple[tuple[str, int], ...]) -> bool:
+    """SMACT's rules for one chemistry class: each oxidation state is one SMACT knows (ICSD-24
+    set), and every anion is more electronegative than every cation (Pauling test)."""
+    species = [*cations, *anions]
+    for symbol, state in species:
+        element = smact.Element(symbol)
+        if state not in (element.oxidation_states_icsd24 or element.oxidation_states):
+            return False
+    enegs = [smact.Element(s).pauling_eneg for s, _ in species]
+    if any(e is None for e in enegs):
+        return False
+    return bool(pauling_test([st for _, st in species], enegs, [s for s, _ in species]))
+
+
+def _classes(space: CompositionSpace) -> pd.DataFrame:
+    """Every (alkali, centre option, halogen option, chalcogen) class that SMACT allows."""
+    centres = _options("metal", tuple(space.valences), space.centre_mixes,
+                       space.centre_mix_fractions)
+    halogens = _options("halogen", space.halogens, space.halogen_mixes,
+                        space.halogen_mix_fractions)
+    classes = (pd.DataFrame({"alkali": list(space.alkali)})
+               .merge(centres, how="cross").merge(halogens, how="cross")
+               .merge(pd.DataFrame({"chalcogen": list(space.chalcogens)}), how="cross"))
+    allowed = []
+    for row in classes.itertuples(index=False):
+        metals = [m for m in (row.metal_1, row.metal_2) if m]
+        cations = ((row.alkali, ALKALI_VALENCE), *((m, space.valences[m]) for m in metals))
+        anions = (*((x, HALOGEN_VALENCE) for x in (row.halogen_1, row.halogen_2) if x),
+                  (row.chalcogen, CHALCOGEN_VALENCE))
+        allowed.append(smact_allows(cations, anions))
+    classes = classes.loc[allowed].reset_index(drop=True)
+    v1 = classes["metal_1"].map(space.valences).astype(float)
+    v2 = classes["metal_2"].map(space.valences).astype(float).fillna(0.0)
+    classes["valence"] = v1 * (1 - classes["metal2_frac"]) + v2 * classes["metal2_frac"]
+    return classes
+
+
+def _formulas(symbols: list[pd.Series], amounts: list[pd.Series]) -> pd.Series:
+    """Plain formula strings, slots ordered by electronegativity as pymatgen orders them."""
+    slot_x = np.column_stack([
+        s.map(_electronegativity, na_action="ignore").fillna(np.inf).to_numpy(float)
+        for s in symbols
+    ])
+    order = np.argsort(slot_x, axis=1, kind="stable")
+    texts = []
+    for symbol, amount in zip(symbols, amounts, strict=True):
+        uniques = pd.unique(amount)
+        written = amount.map(dict(zip(uniques, map(format_amount, uniques), strict=True)))
+        texts.append(np.where((amount > 1e-9) & symbol.notna(), symbol.fillna("") + written, ""))
+    slots = np.column_stack(texts)
+    ordered = np.take_along_axis(slots, order, axis=1)
+    return pd.Series(["".join(row) for row in ordered.tolist()], dtype=object)
+
+
+@cache
+def _electronegativity(symbol: str) -> float:
+    return float(Element(symbol).X)
+
+
+def enumerate_space(space: CompositionSpace) -> pd.DataFrame:
+    """All SMACT-valid, charge-neutral grid compositions of ``space``, one row per composition.
+
+    Columns are :data:`CANDIDATE_COLUMNS`. Rows whose halide amount would be zero or negative
+    (a + v - 2x <= 0) are skipped: they are not oxyhalides. Raises :class:`SpaceError` when the
+    grid exceeds ``max_candidates``. Built column-wise with pandas, so a row costs microseconds.
+    """
+    if space.grid_size() > space.max_candidates:
+        raise SpaceError(f"the space has {space.grid_size():,} grid points, above max_candidates "
+                         f"= {space.max_candidates:,}; raise it or shrink the grid")
+    amounts = pd.DataFrame(list(itertools.product(space.a_per_m, space.chalcogen_per_m)),
+                           columns=["a_per_m", "x"], dtype=float)
+    grid = _classes(space).merge(amounts, how="cross")
+    grid["x_per_m"] = grid["a_per_m"] + grid["valence"] - 2 * grid["x"]
+    grid = grid.loc[grid["x_per_m"] > 1e-9].reset_index(drop=True)
+    m2, h2 = grid["metal2_frac"], grid["halogen2_frac"]
+    grid["formula"] = _formulas(
+        [grid["alkali"], grid["metal_1"], grid["metal_2"], grid["halogen_1"], grid["halogen_2"],
+         grid["chalcogen"]],
+        [grid["a_per_m"], 1 - m2, m2, grid["x_per_m"] * (1 - h2), grid["x_per_m"] * h2,
+         grid["x"]],
+    )
+    grid["source"] = "grid"
+    grid["o_per_m"] = np.where(grid["chalcogen"] == "O", grid["x"], 0.0)
+    grid["s_per_m"] = np.where(grid["chalcogen"] == "S", grid["x"], 0.0)
+    return grid[list(CANDIDATE_COLUMNS)]
+
+
+def _dedupe_key(formula: str) -> str:
+    """The formula scaled to one centre atom (grid formulas already are) in pymatgen order."""
+    pairs = parse_plain(formula)
+    centre_total = sum(n for el, n in pairs if el not in ANIONS_AND_ALKALIS) or 1.0
+    ordered = sorted(pairs, key=lambda pair: _electronegativity(pair[0]))
+    return format_formula([(el, n / centre_total) for el, n in ordered])
+
+
+def dedupe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop rows whose reduced composition repeats an earlier row (first occurrence wins)."""
+    keys = frame["formula"].copy()
+    listed = frame["source"] != "grid"
+    keys[listed] = frame.loc[listed, "formula"].map(_dedupe_key)
+    duplicated = keys.duplicated().to_numpy()
+    if duplicated.any():
+        warnings.warn(f"dropped {int(duplicated.sum())} duplicate compositions", stacklevel=2)
+    return frame.loc[~duplicated].reset_index(drop=True)
+
+
+def explicit_rows(formulas: list[str], source: str) -> pd.DataFrame:
+    """Candidate rows for compositions listed by hand (already normalised plain formulas).
+
+    Generation parameters that do not apply are NaN; the alkali/metal/halogen labels and
+    per-centre amounts are read off the composition so explicit rows rank beside grid rows.
+    """
+    rows = []
+    for formula in formulas:
+        pairs = dict(parse_plain(formula))
+        alk = [s for s in pairs if s in ALKALIS]
+        hal = [s for s in pairs if s in HALOGENS]
+        chal = [s for s in pairs if s in CHALCOGENS]
+        metals = [s for s in pairs if s not in (*alk, *hal, *chal)]
+        per_m = sum(pairs[m] for m in metals) or np.nan
+        rows.append((
+            formula, source, "".join(alk) or None, "".join(metals) or None,
+            "".join(hal) or None, "".join(chal) or None,
+            sum(pairs[s] for s in alk) / per_m, pairs.get("O", 0.0) / per_m,
+            pairs.get("S", 0.0) / per_m, sum(pairs[s] for s in hal) / per_m,
+            np.nan, np.nan, np.nan,
+        ))
+    return pd.DataFrame.from_records(rows, columns=list(CANDIDATE_COLUMNS))
+
