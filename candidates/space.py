@@ -141,10 +141,7 @@ def _classes(space: CompositionSpace) -> pd.DataFrame:
 
 def _formulas(symbols: list[pd.Series], amounts: list[pd.Series]) -> pd.Series:
     """Plain formula strings, slots ordered by electronegativity as pymatgen orders them."""
-    slot_x = np.column_stack([
-        s.map(_electronegativity, na_action="ignore").fillna(np.inf).to_numpy(float)
-        for s in symbols
-    ])
+    slot_x = np.column_stack([s.map(_electronegativity).to_numpy(float) for s in symbols])
     order = np.argsort(slot_x, axis=1, kind="stable")
     texts = []
     for symbol, amount in zip(symbols, amounts, strict=True):
@@ -157,8 +154,9 @@ def _formulas(symbols: list[pd.Series], amounts: list[pd.Series]) -> pd.Series:
 
 
 @cache
-def _electronegativity(symbol: str) -> float:
-    return float(Element(symbol).X)
+def _electronegativity(symbol: str | None) -> float:
+    """Pauling electronegativity as pymatgen orders formulas; an empty slot sorts last."""
+    return float(Element(symbol).X) if isinstance(symbol, str) else np.inf
 
 
 def enumerate_space(space: CompositionSpace) -> pd.DataFrame:
