@@ -1,0 +1,346 @@
+"""Run specs: TOML files in runs/ declaring a screen, read strictly into a frozen :class:`RunSpec`.
+
+Every key is checked; a misspelt key, an unknown element or objective, or an unreadable CSV raises
+:class:`SpecError` with the file and key (and a suggestion), before anything is written.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import hashlib
+import json
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from candidates.notation import NotationError, normalise
+from candidates.space import CompositionSpace, SpaceError
+from screening.scorers import ScorerError, scorer_class
+
+#: Centres (and their valences) of the default space; a spec can list more with a valence each.
+DEFAULT_VALENCES = {"Al": 3, "Ga": 3, "In": 3, "B": 3, "Sc": 3, "Y": 3, "Zr": 4, "Hf": 4,
+                    "Nb": 5, "Ta": 5}
+DEFAULT_FEATURIZERS = ("magpie", "oxyhalide_network")
+DEFAULT_SCORERS = ("conductivity", "tg", "stability", "cost")
+
+#: Objective defaults: goal, weight and the range mapped onto desirability 0..1.
+DEFAULT_OBJECTIVES = {
+    "sigma_log10_S_cm": {"goal": "max", "weight": 3.0, "low": -6.0, "high": -2.0},
+    "tg_K": {"goal": "min", "weight": 1.0, "low": 200.0, "high": 400.0},
+    "ox_limit_V": {"goal": "max", "weight": 1.0, "low": 2.5, "high": 4.5},
+    "e_above_hull_eV_atom": {"goal": "min", "weight": 1.0, "low": 0.0, "high": 0.3},
+    "cost_usd_kg": {"goal": "min", "weight": 0.5, "low": 1.0, "high": 100.0},
+}
+
+_TOP_KEYS = {"name", "description", "temperature_C", "partition_size", "featurizers", "scorers",
+             "scorer_options", "space", "rank"}
+_SPACE_KEYS = {"alkali", "centres", "halogens", "halogen_mixes", "halogen_mix_fractions",
+               "chalcogens", "o_per_m", "a_per_m", "centre_mixes", "centre_mix_fractions",
+               "explicit", "csv", "csv_column", "max_candidates"}
+_RANK_KEYS = {"filters", "objectives", "pareto"}
+_OBJECTIVE_KEYS = {"goal", "weight", "low", "high"}
+_FILTER = re.compile(r"^\s*([A-Za-z_]\w*)\s*(<=|>=|==|!=|<|>|=)\s*(\S.*?)\s*$")
+_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*$")
+
+
+class SpecError(ValueError):
+    """A run spec that cannot be used; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class Objective:
+    """One ranked objective: a score column, its direction and the desirability range."""
+
+    column: str
+    goal: str
+    weight: float
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class Filter:
+    """A hard filter ``column op value`` applied before ranking."""
+
+    column: str
+    op: str
+    value: float | str | bool
+
+    def __str__(self) -> str:
+        return f"{self.column} {self.op} {self.value!r}"
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """A validated run spec; ``resolved`` is the canonical dict written to ``spec.toml``."""
+
+    name: str
+    source: Path
+    temperature_C: float
+    partition_size: int
+    space: CompositionSpace | None
+    explicit: tuple[tuple[str, str], ...]
+    featurizers: tuple[str, ...]
+    scorers: tuple[str, ...]
+    scorer_options: dict[str, dict[str, Any]]
+    filters: tuple[Filter, ...]
+    objectives: tuple[Objective, ...]
+    pareto: tuple[str, ...]
+    resolved: dict[str, Any]
+
+    @property
+    def temperature_K(self) -> float:
+        return self.temperature_C + 273.15
+
+    @property
+    def content_hash(self) -> str:
+        """SHA-256 (16 hex digits) of everything that determines the run's results."""
+        text = json.dumps(self.resolved, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class _Reader:
+    """Typed access to one TOML table with errors that name ``file: key``."""
+
+    def __init__(self, path: Path, table: dict[str, Any], prefix: str, allowed: set[str]) -> None:
+        self.path, self.table, self.prefix = path, table, prefix
+        for key in table:
+            if key not in allowed:
+                hint = difflib.get_close_matches(key, sorted(allowed), n=1)
+                also = f" (did you mean {hint[0]!r}?)" if hint else f"; allowed: {sorted(allowed)}"
+                raise self.error(key, f"unknown key{also}")
+
+    def error(self, key: str, message: str) -> SpecError:
+        return SpecError(f"{self.path}: {self.prefix}{key}: {message}")
+
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any) -> Any:
+        value = self.table.get(key, default)
+        numeric = kind in (int, float, (int, float))
+        wrong = not isinstance(value, kind) or numeric and isinstance(value, bool)
+        if value is not None and wrong:
+            raise self.error(key, f"expected {getattr(kind, '__name__', kind)}, got {value!r}")
+        return value
+
+    def number(self, key: str, default: float) -> float:
+        return float(self.get(key, (int, float), default))
+
+    def symbols(self, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        value = self.get(key, list, list(default))
+        if not all(isinstance(v, str) for v in value):
+            raise self.error(key, f"expected a list of element symbols, got {value!r}")
+        return tuple(value)
+
+    def numbers(self, key: str, default: tuple[float, ...]) -> tuple[float, ...]:
+        value = self.get(key, (list, dict), list(default))
+        if isinstance(value, dict):
+            grid = _Reader(self.path, value, f"{self.prefix}{key}.", {"start", "stop", "step"})
+            start, stop = grid.number("start", 0.0), grid.number("stop", 1.0)
+            step = grid.number("step", 0.1)
+            if step <= 0 or stop < start:
+                raise self.error(key, "need step > 0 and stop >= start")
+            value = np.arange(start, stop + step / 2, step).tolist()
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+            raise self.error(key, f"expected numbers, got {value!r}")
+        if any(v < 0 for v in value):
+            raise self.error(key, f"negative amount {min(value)}")
+        return tuple(round(float(v), 9) for v in value)
+
+    def pairs(self, key: str) -> tuple[tuple[str, str], ...]:
+        value = self.get(key, list, [])
+        if not all(isinstance(p, list) and len(p) == 2 and all(isinstance(s, str) for s in p)
+                   for p in value):
+            raise self.error(key, f"expected a list of [element, element] pairs, got {value!r}")
+        return tuple((a, b) for a, b in value)
+
+
+def load_spec(path: str | Path) -> RunSpec:
+    """Read and validate the run spec at ``path`` (see runs/viglas.toml for every key)."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text())
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read the spec ({exc.strerror})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{path}: not valid TOML ({exc})") from exc
+    top = _Reader(path, raw, "", _TOP_KEYS)
+    name = top.get("name", str, path.stem)
+    if not _NAME.match(name):
+        raise top.error("name", f"{name!r} must be letters, digits, '.', '_' or '-'")
+    scorers = top.symbols("scorers", DEFAULT_SCORERS)
+    outputs = _scorer_outputs(top, scorers)
+    options = top.get("scorer_options", dict, {})
+    for key in options:
+        if key not in scorers:
+            raise top.error(f"scorer_options.{key}", f"no scorer {key!r} in scorers {scorers}")
+    space_table = top.get("space", dict, {})
+    space, explicit = _read_space(_Reader(path, space_table, "space.", _SPACE_KEYS))
+    rank = _Reader(path, top.get("rank", dict, {}), "rank.", _RANK_KEYS)
+    objectives = _read_objectives(rank, outputs)
+    rankable = {*outputs, "a_per_m", "o_per_m", "s_per_m", "x_per_m", "valence", "alkali",
+                "metal", "halogen", "chalcogen", "formula", "source"}
+    filters = tuple(_read_filter(rank, text, rankable) for text in rank.symbols("filters", ()))
+    pareto = rank.symbols("pareto", tuple(o.column for o in objectives))
+    for column in pareto:
+        if column not in {o.column for o in objectives}:
+            raise rank.error("pareto", f"{column!r} is not an objective")
+    spec_fields = {
+        "name": name,
+        "temperature_C": top.number("temperature_C", 25.0),
+        "partition_size": int(top.get("partition_size", int, 2000)),
+        "featurizers": list(top.symbols("featurizers", DEFAULT_FEATURIZERS)),
+        "scorers": list(scorers),
+        "scorer_options": options,
+    }
+    if spec_fields["partition_size"] < 1:
+        raise top.error("partition_size", "must be at least 1")
+    resolved = {
+        **spec_fields,
+        "space": _space_dict(space),
+        "explicit": [{"input": text, "formula": formula} for text, formula in explicit],
+        "rank": {"filters": [str(f) for f in filters],
+                 "objectives": {o.column: {"goal": o.goal, "weight": o.weight, "low": o.low,
+                                           "high": o.high} for o in objectives},
+                 "pareto": list(pareto)},
+    }
+    return RunSpec(
+        name=name, source=path, temperature_C=spec_fields["temperature_C"],
+        partition_size=spec_fields["partition_size"], space=space, explicit=explicit,
+        featurizers=tuple(spec_fields["featurizers"]), scorers=scorers, scorer_options=options,
+        filters=filters, objectives=objectives, pareto=pareto, resolved=resolved,
+    )
+
+
+def _scorer_outputs(top: _Reader, scorers: tuple[str, ...]) -> set[str]:
+    outputs: set[str] = set()
+    for ref in scorers:
+        try:
+            outputs |= set(scorer_class(ref).outputs)
+        except ScorerError as exc:
+            raise top.error("scorers", str(exc)) from exc
+    return outputs
+
+
+def _read_space(space: _Reader) -> tuple[CompositionSpace | None, tuple[tuple[str, str], ...]]:
+    explicit = [(text, space.path, f"explicit[{i}]")
+                for i, text in enumerate(space.symbols("explicit", ()))]
+    csv_path = space.get("csv", str, None)
+    if csv_path is not None:
+        explicit += _read_csv(space, space.path.parent / csv_path, space.get("csv_column", str,
+                                                                              "composition"))
+    normalised = []
+    for text, where, key in explicit:
+        try:
+            normalised.append((text, normalise(text)))
+        except NotationError as exc:
+            raise SpecError(f"{where}: {key}: {exc}") from exc
+    grid_keys = _SPACE_KEYS - {"explicit", "csv", "csv_column"}
+    if explicit and not grid_keys & set(space.table):
+        return None, tuple(normalised)
+    centres = space.get("centres", (list, dict), list(DEFAULT_VALENCES))
+    if isinstance(centres, list):
+        unknown = [c for c in centres if c not in DEFAULT_VALENCES]
+        if unknown:
+            raise space.error("centres", f"no default valence for {unknown[0]!r}; write centres "
+                                         f"as a table, e.g. {{ {unknown[0]} = 3 }}")
+        centres = {c: DEFAULT_VALENCES[c] for c in centres}
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in centres.values()):
+        raise space.error("centres", f"valences must be positive integers, got {centres}")
+    try:
+        grid = CompositionSpace(
+            alkali=space.symbols("alkali", ("Li", "Na")),
+            centres=tuple(centres.items()),
+            halogens=space.symbols("halogens", ("Cl",)),
+            chalcogen_per_m=space.numbers("o_per_m", (0.0, 0.25, 0.5, 0.75, 1.0)),
+            a_per_m=space.numbers("a_per_m", (1.0,)),
+            chalcogens=space.symbols("chalcogens", ("O",)),
+            halogen_mixes=space.pairs("halogen_mixes"),
+            halogen_mix_fractions=space.numbers("halogen_mix_fractions", (0.5,)),
+            centre_mixes=space.pairs("centre_mixes"),
+            centre_mix_fractions=space.numbers("centre_mix_fractions", (0.5,)),
+            max_candidates=int(space.get("max_candidates", int, 5_000_000)),
+        )
+    except SpaceError as exc:
+        raise SpecError(f"{space.path}: space: {exc}") from exc
+    return grid, tuple(normalised)
+
+
+def _read_csv(space: _Reader, path: Path, column: str) -> list[tuple[str, Path, str]]:
+    try:
+        with path.open(newline="") as handle:
+            reader = csv.DictReader(handle)
+            if column not in (reader.fieldnames or []):
+                raise space.error("csv", f"{path} has no column {column!r} "
+                                         f"(columns: {reader.fieldnames}); set space.csv_column")
+            return [(row[column], path, f"line {n}") for n, row in enumerate(reader, start=2)]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise space.error("csv", f"cannot read {path} ({exc})") from exc
+
+
+def _read_objectives(rank: _Reader, outputs: set[str]) -> tuple[Objective, ...]:
+    table = rank.get("objectives", dict, None)
+    if table is None:
+        table = {k: v for k, v in DEFAULT_OBJECTIVES.items() if k in outputs}
+    objectives = []
+    for column, settings in table.items():
+        if column not in outputs:
+            hint = difflib.get_close_matches(column, sorted(outputs), n=1)
+            also = f" (did you mean {hint[0]!r}?)" if hint else ""
+            raise rank.error(f"objectives.{column}", f"no scorer produces this column{also}")
+        if not isinstance(settings, dict):
+            raise rank.error(f"objectives.{column}", "expected a table {goal, weight, low, high}")
+        obj = _Reader(rank.path, settings, f"rank.objectives.{column}.", _OBJECTIVE_KEYS)
+        base = DEFAULT_OBJECTIVES.get(column, {})
+        goal = obj.get("goal", str, base.get("goal", "max"))
+        if goal not in ("max", "min"):
+            raise obj.error("goal", f"must be 'max' or 'min', got {goal!r}")
+        low, high = obj.number("low", base.get("low", 0.0)), obj.number("high", base.get("high", 1))
+        weight = obj.number("weight", base.get("weight", 1.0))
+        if high <= low or weight < 0:
+            raise obj.error("low", f"need low < high and weight >= 0 (low={low}, high={high}, "
+                                   f"weight={weight})")
+        objectives.append(Objective(column, goal, weight, low, high))
+    if not objectives or sum(o.weight for o in objectives) <= 0:
+        raise rank.error("objectives", "need at least one objective with a positive weight")
+    return tuple(objectives)
+
+
+def _read_filter(rank: _Reader, text: str, columns: set[str]) -> Filter:
+    match = _FILTER.match(text)
+    if not match:
+        raise rank.error("filters", f"cannot read {text!r}; write e.g. 'tg_K < 298'")
+    column, op, literal = match.groups()
+    if column not in columns:
+        hint = difflib.get_close_matches(column, sorted(columns), n=1)
+        also = f" (did you mean {hint[0]!r}?)" if hint else ""
+        raise rank.error("filters", f"unknown column {column!r} in {text!r}{also}")
+    value: float | str | bool
+    if literal.lower() in ("true", "false"):
+        value = literal.lower() == "true"
+    elif literal[0] in "'\"" and literal[-1] == literal[0]:
+        value = literal[1:-1]
+    else:
+        try:
+            value = float(literal)
+        except ValueError as exc:
+            raise rank.error("filters", f"cannot read the value {literal!r} in {text!r}") from exc
+    return Filter(column, "==" if op == "=" else op, value)
+
+
+def _space_dict(space: CompositionSpace | None) -> dict[str, Any]:
+    if space is None:
+        return {}
+    return {
+        "alkali": list(space.alkali), "centres": dict(space.centres),
+        "halogens": list(space.halogens), "chalcogens": list(space.chalcogens),
+        "o_per_m": list(space.chalcogen_per_m), "a_per_m": list(space.a_per_m),
+        "halogen_mixes": [list(p) for p in space.halogen_mixes],
+        "halogen_mix_fractions": list(space.halogen_mix_fractions),
+        "centre_mixes": [list(p) for p in space.centre_mixes],
+        "centre_mix_fractions": list(space.centre_mix_fractions),
+        "max_candidates": space.max_candidates,
+    }

@@ -1,0 +1,52 @@
+"""Shared fixtures: small real run specs and one finished run reused by the query tests."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from screening.pipeline import run_screen
+from screening.spec import load_spec
+
+TINY_SPEC = """
+name = "tiny"
+temperature_C = 25.0
+partition_size = 4
+featurizers = ["magpie", "oxyhalide_network"]
+scorers = ["conductivity", "tg", "stability", "cost"]
+
+[space]
+alkali = ["Li", "Na"]
+centres = ["Al", "Ga"]
+halogens = ["Cl"]
+o_per_m = [0.0, 0.5, 0.75, 1.0]
+explicit = ["LiAlCl4-75%O", "LiCl"]
+
+[rank]
+filters = ["ox_limit_V >= 1.0"]
+"""
+
+
+def write_spec(directory: Path, text: str = TINY_SPEC, name: str = "tiny.toml") -> Path:
+    """Write a spec file and return its path."""
+    path = directory / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _model_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    # Models fitted once per test session, in a private cache (never the user's).
+    os.environ.setdefault("VIGLAS_CACHE", str(tmp_path_factory.mktemp("viglas-cache")))
+
+
+@pytest.fixture(scope="session")
+def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny spec run to completion on a real LocalCluster of two workers."""
+    root = tmp_path_factory.mktemp("results")
+    spec = load_spec(write_spec(root))
+    run_screen(spec, root / "tiny", workers=2, progress=False)
+    return root / "tiny"

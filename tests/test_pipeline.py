@@ -1,0 +1,129 @@
+"""End-to-end runs on real Dask clusters: local, remote on loopback, killed and resumed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from screening.pipeline import RunError, run_screen
+from screening.spec import load_spec
+from tests.conftest import TINY_SPEC, write_spec
+
+RANKED_COLUMNS = {"formula", "alkali", "metal", "halogen", "o_per_m", "sigma_log10_S_cm", "tg_K",
+                  "ox_limit_V", "red_limit_V", "e_above_hull_eV_atom", "cost_usd_kg", "score",
+                  "rank", "pareto"}
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_run_writes_every_table_with_the_promised_columns(finished_run: Path):
+    for table in ("candidates", "features", "scores", "ranked"):
+        assert (finished_run / f"{table}.parquet").is_file()
+    assert (finished_run / "spec.toml").is_file()
+    assert not (finished_run / ".parts").exists()
+    candidates = pd.read_parquet(finished_run / "candidates.parquet")
+    ranked = pd.read_parquet(finished_run / "ranked.parquet")
+    # 2 alkali x 2 centres x 4 O contents; LiAlCl4-75%O is a grid point; LiCl is new
+    assert len(candidates) == 17
+    assert RANKED_COLUMNS <= set(ranked.columns)
+    assert ranked["rank"].tolist() == list(range(1, len(ranked) + 1))
+    assert ranked["score"].is_monotonic_decreasing
+    assert (ranked["ox_limit_V"] >= 1.0).all()
+    features = pd.read_parquet(finished_run / "features.parquet")
+    assert len(features) == 17 and "MagpieData mean Number" in features.columns
+
+
+def test_scores_come_from_the_composition(finished_run: Path):
+    scores = pd.read_parquet(finished_run / "scores.parquet").set_index("formula")
+    assert scores["sigma_log10_S_cm"].nunique() > 10
+    laco, parent = scores.loc["LiAlCl2.5O0.75"], scores.loc["LiAlCl4"]
+    assert laco["sigma_log10_S_cm"] > parent["sigma_log10_S_cm"]
+    assert scores.loc["NaAlCl2.5O0.75", "cost_usd_kg"] < laco["cost_usd_kg"]
+
+
+def test_rerun_of_a_finished_run_recomputes_nothing(finished_run: Path):
+    before = (finished_run / "ranked.parquet").stat().st_mtime_ns
+    result = run_screen(load_spec(write_spec(finished_run.parent, name="again.toml")),
+                        finished_run, progress=False)
+    assert result.n_resumed == result.n_partitions
+    assert (finished_run / "ranked.parquet").stat().st_mtime_ns == before
+
+
+def test_a_different_spec_does_not_overwrite_a_run(finished_run: Path, tmp_path: Path):
+    other = load_spec(write_spec(tmp_path, TINY_SPEC.replace("25.0", "60.0")))
+    with pytest.raises(RunError, match="different spec"):
+        run_screen(other, finished_run, progress=False)
+
+
+def _start(args: list[str], **kwargs) -> subprocess.Popen:
+    return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True, **kwargs)
+
+
+def test_same_spec_on_a_remote_scheduler_gives_the_same_table(finished_run: Path,
+                                                              tmp_path: Path):
+    scheduler_file = tmp_path / "scheduler.json"
+    bin_dir = Path(sys.executable).parent
+    scheduler = _start([str(bin_dir / "dask"), "scheduler", "--host", "127.0.0.1", "--port", "0",
+                        "--no-dashboard", "--scheduler-file", str(scheduler_file)])
+    worker = None
+    try:
+        deadline = time.monotonic() + 60
+        while not scheduler_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        address = pd.read_json(scheduler_file, typ="series")["address"]
+        worker = _start([str(bin_dir / "dask"), "worker", address, "--nthreads", "1",
+                         "--no-dashboard", "--host", "127.0.0.1"], cwd=tmp_path)
+        spec = load_spec(write_spec(tmp_path))
+        run_screen(spec, tmp_path / "remote", scheduler=address, progress=False)
+    finally:
+        for proc in (worker, scheduler):
+            if proc is not None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(timeout=30)
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "remote" / "ranked.parquet"),
+                                  pd.read_parquet(finished_run / "ranked.parquet"))
+
+
+SLOW_SPEC = TINY_SPEC.replace(
+    'featurizers = ["magpie", "oxyhalide_network"]',
+    f'featurizers = ["magpie", "{REPO / "tests" / "slow_featurizer.py"}:SlowAtomCount"]',
+).replace("partition_size = 4", "partition_size = 1")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
+def test_killed_run_resumes_to_the_same_ranked_table(tmp_path: Path, sig: signal.Signals):
+    spec_path = write_spec(tmp_path, SLOW_SPEC)
+    out = tmp_path / "interrupted"
+    viglas = Path(sys.executable).parent / "viglas"
+    proc = _start([str(viglas), "run", str(spec_path), "--out", str(out), "--workers", "1",
+                   "--quiet"])
+    deadline = time.monotonic() + 120
+    while len(list((out / ".parts").glob("scores-*.parquet"))) < 3:
+        assert proc.poll() is None, proc.stderr.read().decode()
+        assert time.monotonic() < deadline, "no partition finished in time"
+        time.sleep(0.05)
+    if sig == signal.SIGKILL:
+        os.killpg(proc.pid, sig)  # the whole process group: client and cluster die at once
+    else:
+        os.kill(proc.pid, sig)  # Ctrl-C reaches the client
+    proc.wait(timeout=60)
+    if sig == signal.SIGINT:
+        assert proc.returncode == 130
+        assert "resume" in proc.stderr.read().decode()
+    assert not (out / "ranked.parquet").exists()
+    done_before = len(list((out / ".parts").glob("scores-*.parquet")))
+    assert 3 <= done_before < 17
+
+    resumed = run_screen(load_spec(spec_path), out, workers=1, progress=False)
+    assert resumed.n_resumed == done_before
+    fresh = run_screen(load_spec(spec_path), tmp_path / "fresh", workers=2, progress=False)
+    assert fresh.n_resumed == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "ranked.parquet"),
+                                  pd.read_parquet(tmp_path / "fresh" / "ranked.parquet"))
