@@ -32,7 +32,7 @@ ANIONS_AND_ALKALIS = ALKALIS | HALOGENS | CHALCOGENS
 #: Columns of the candidate table, in order; every row keeps its generation parameters.
 CANDIDATE_COLUMNS = (
     "formula", "source", "alkali", "metal", "halogen", "chalcogen", "a_per_m", "o_per_m",
-    "s_per_m", "x_per_m", "valence", "metal2_frac", "halogen2_frac",
+    "s_per_m", "x_per_m", "valence", "metal2_frac", "halogen2_frac", "charge_balanced",
 )
 
 
@@ -182,6 +182,7 @@ def enumerate_space(space: CompositionSpace) -> pd.DataFrame:
          grid["x"]],
     )
     grid["source"] = "grid"
+    grid["charge_balanced"] = True
     grid["o_per_m"] = np.where(grid["chalcogen"] == "O", grid["x"], 0.0)
     grid["s_per_m"] = np.where(grid["chalcogen"] == "S", grid["x"], 0.0)
     return grid[list(CANDIDATE_COLUMNS)]
@@ -211,6 +212,7 @@ def explicit_rows(formulas: list[str], source: str) -> pd.DataFrame:
 
     Generation parameters that do not apply are NaN; the alkali/metal/halogen labels and
     per-centre amounts are read off the composition so explicit rows rank beside grid rows.
+    ``charge_balanced`` is None (not checked): the user typed these compositions.
     """
     rows = []
     for formula in formulas:
@@ -225,7 +227,7 @@ def explicit_rows(formulas: list[str], source: str) -> pd.DataFrame:
             "".join(hal) or None, "".join(chal) or None,
             sum(pairs[s] for s in alk) / per_m, pairs.get("O", 0.0) / per_m,
             pairs.get("S", 0.0) / per_m, sum(pairs[s] for s in hal) / per_m,
-            np.nan, np.nan, np.nan,
+            np.nan, np.nan, np.nan, None,
         ))
     return pd.DataFrame.from_records(rows, columns=list(CANDIDATE_COLUMNS))
 

@@ -24,6 +24,7 @@ from dask.distributed import Client, LocalCluster, as_completed
 from matminer.featurizers.base import BaseFeaturizer
 from tqdm.auto import tqdm
 
+from candidates.joins import enumerate_join
 from candidates.space import dedupe, enumerate_space, explicit_rows
 from featurizers.registry import FeaturizerError, featurize_formulas, load_featurizer
 from screening import ranking, store
@@ -76,6 +77,7 @@ def build_candidates(spec: RunSpec) -> pd.DataFrame:
         frames.append(enumerate_space(spec.space))
     if spec.explicit:
         frames.append(explicit_rows([formula for _, formula in spec.explicit], "explicit"))
+    frames += [enumerate_join(join) for join in spec.joins]
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if frame.empty:
         raise SpecError(f"{spec.source}: the space holds no valid candidate")

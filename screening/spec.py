@@ -18,8 +18,9 @@ from typing import Any
 
 import numpy as np
 
+from candidates.joins import Join, JoinError, fraction_column
 from candidates.notation import NotationError, normalise
-from candidates.space import CompositionSpace, SpaceError
+from candidates.space import CANDIDATE_COLUMNS, CompositionSpace, SpaceError
 from screening.scorers import ScorerError, scorer_class
 
 #: Centres (and their valences) of the default space; a spec can list more with a valence each.
@@ -38,7 +39,8 @@ DEFAULT_OBJECTIVES = {
 }
 
 _TOP_KEYS = {"name", "description", "temperature_C", "partition_size", "featurizers", "scorers",
-             "scorer_options", "space", "rank"}
+             "scorer_options", "space", "joins", "rank"}
+_JOIN_KEYS = {"end_members", "step", "bounds"}
 _SPACE_KEYS = {"alkali", "centres", "halogens", "halogen_mixes", "halogen_mix_fractions",
                "chalcogens", "o_per_m", "a_per_m", "centre_mixes", "centre_mix_fractions",
                "explicit", "csv", "csv_column", "max_candidates"}
@@ -85,6 +87,7 @@ class RunSpec:
     partition_size: int
     space: CompositionSpace | None
     explicit: tuple[tuple[str, str], ...]
+    joins: tuple[Join, ...]
     featurizers: tuple[str, ...]
     scorers: tuple[str, ...]
     scorer_options: dict[str, dict[str, Any]]
@@ -177,12 +180,13 @@ def load_spec(path: str | Path) -> RunSpec:
     for key in options:
         if key not in scorers:
             raise top.error(f"scorer_options.{key}", f"no scorer {key!r} in scorers {scorers}")
-    space_table = top.get("space", dict, {})
+    joins = _read_joins(top)
+    space_table = top.get("space", dict, {} if joins else {"alkali": ["Li", "Na"]})
     space, explicit = _read_space(_Reader(path, space_table, "space.", _SPACE_KEYS))
     rank = _Reader(path, top.get("rank", dict, {}), "rank.", _RANK_KEYS)
     objectives = _read_objectives(rank, outputs)
-    rankable = {*outputs, "a_per_m", "o_per_m", "s_per_m", "x_per_m", "valence", "alkali",
-                "metal", "halogen", "chalcogen", "formula", "source"}
+    rankable = {*outputs, *CANDIDATE_COLUMNS,
+                *(fraction_column(m) for join in joins for m in join.end_members)}
     filters = tuple(_read_filter(rank, text, rankable) for text in rank.symbols("filters", ()))
     pareto = rank.symbols("pareto", tuple(o.column for o in objectives))
     for column in pareto:
@@ -202,6 +206,8 @@ def load_spec(path: str | Path) -> RunSpec:
         **spec_fields,
         "space": _space_dict(space),
         "explicit": [{"input": text, "formula": formula} for text, formula in explicit],
+        "joins": [{"end_members": list(j.end_members), "step": j.step,
+                   "bounds": {k: list(v) for k, v in j.bounds.items()}} for j in joins],
         "rank": {"filters": [str(f) for f in filters],
                  "objectives": {o.column: {"goal": o.goal, "weight": o.weight, "low": o.low,
                                            "high": o.high} for o in objectives},
@@ -209,7 +215,7 @@ def load_spec(path: str | Path) -> RunSpec:
     }
     return RunSpec(
         name=name, source=path, temperature_C=spec_fields["temperature_C"],
-        partition_size=spec_fields["partition_size"], space=space, explicit=explicit,
+        partition_size=spec_fields["partition_size"], space=space, explicit=explicit, joins=joins,
         featurizers=tuple(spec_fields["featurizers"]), scorers=scorers, scorer_options=options,
         filters=filters, objectives=objectives, pareto=pareto, resolved=resolved,
     )
@@ -239,7 +245,7 @@ def _read_space(space: _Reader) -> tuple[CompositionSpace | None, tuple[tuple[st
         except NotationError as exc:
             raise SpecError(f"{where}: {key}: {exc}") from exc
     grid_keys = _SPACE_KEYS - {"explicit", "csv", "csv_column"}
-    if explicit and not grid_keys & set(space.table):
+    if not grid_keys & set(space.table):
         return None, tuple(normalised)
     centres = space.get("centres", (list, dict), list(DEFAULT_VALENCES))
     if isinstance(centres, list):
@@ -267,6 +273,28 @@ def _read_space(space: _Reader) -> tuple[CompositionSpace | None, tuple[tuple[st
     except SpaceError as exc:
         raise SpecError(f"{space.path}: space: {exc}") from exc
     return grid, tuple(normalised)
+
+
+def _read_joins(top: _Reader) -> tuple[Join, ...]:
+    tables = top.get("joins", list, [])
+    joins = []
+    for i, table in enumerate(tables):
+        if not isinstance(table, dict):
+            raise top.error(f"joins[{i}]", "expected a table (write [[joins]])")
+        reader = _Reader(top.path, table, f"joins[{i}].", _JOIN_KEYS)
+        members = reader.symbols("end_members", ())
+        for text in members:
+            try:
+                normalise(text)
+            except NotationError as exc:
+                raise reader.error("end_members", str(exc)) from exc
+        bounds = reader.get("bounds", dict, {})
+        try:
+            joins.append(Join(members, reader.number("step", 0.05),
+                              {k: tuple(v) for k, v in bounds.items()}))
+        except (JoinError, TypeError, ValueError) as exc:
+            raise reader.error("end_members", str(exc)) from exc
+    return tuple(joins)
 
 
 def _read_csv(space: _Reader, path: Path, column: str) -> list[tuple[str, Path, str]]:

@@ -1,0 +1,98 @@
+"""Join enumeration: mixtures of end-member compounds on a mole-fraction simplex.
+
+Glass chemists write compositions as joins (x Li2O - y LiCl - z AlCl3). A join spec lists the
+end members and a mole-fraction step; every mixture with fractions on that grid (within optional
+per-end-member bounds) becomes a candidate whose formula is sum_i f_i * end_member_i, i.e. one
+mole of end-member formula units in total. The fractions stay as ``frac_<end member>`` columns so
+results can be plotted on the join.
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from pymatgen.core import Composition
+from smact.screening import smact_validity
+
+from candidates.notation import parse_composition, to_formula
+from candidates.space import explicit_rows
+
+
+class JoinError(ValueError):
+    """A join that cannot be enumerated (fewer than two end members, bad step or bounds)."""
+
+
+@dataclass(frozen=True)
+class Join:
+    """End members (any accepted notation), a mole-fraction step and optional bounds."""
+
+    end_members: tuple[str, ...]
+    step: float = 0.05
+    bounds: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if len(self.end_members) < 2:
+            raise JoinError("a join needs at least two end members")
+        if not 0 < self.step <= 0.5 or abs(round(1 / self.step) * self.step - 1) > 1e-9:
+            raise JoinError(f"step {self.step} must divide 1 (e.g. 0.1, 0.05, 0.02)")
+        for name, (low, high) in self.bounds.items():
+            if name not in self.end_members:
+                raise JoinError(f"bounds for {name!r}, which is not an end member")
+            if not 0 <= low <= high <= 1:
+                raise JoinError(f"bounds for {name!r} must satisfy 0 <= low <= high <= 1")
+
+
+def fraction_column(end_member: str) -> str:
+    """The candidates column holding the mole fraction of ``end_member``."""
+    return f"frac_{end_member}"
+
+
+def simplex_points(n: int, steps: int) -> np.ndarray:
+    """All integer compositions of ``steps`` into ``n`` non-negative parts, as fractions."""
+    points = [(*cut, steps - sum(cut)) for cut in itertools.product(range(steps + 1), repeat=n - 1)
+              if sum(cut) <= steps]
+    return np.array(points, dtype=float) / steps
+
+
+def charge_balanced(formula: str) -> bool:
+    """SMACT's validity test (oxidation states that balance, Pauling order) for one compound."""
+    return bool(smact_validity(parse_composition(formula)))
+
+
+def enumerate_join(join: Join) -> pd.DataFrame:
+    """One candidate row per mixture on the join's grid; see the module docstring.
+
+    Mixtures containing an end member that SMACT cannot charge-balance are kept with
+    ``charge_balanced = False`` and reported in a warning, never silently dropped.
+    """
+    members = [parse_composition(text) for text in join.end_members]
+    fractions = simplex_points(len(members), round(1 / join.step))
+    for i, name in enumerate(join.end_members):
+        low, high = join.bounds.get(name, (0.0, 1.0))
+        fractions = fractions[(fractions[:, i] >= low - 1e-9) & (fractions[:, i] <= high + 1e-9)]
+    balanced = np.array([charge_balanced(to_formula(m)) for m in members])
+    formulas = [
+        to_formula(sum((m * f for m, f in zip(members, point, strict=True) if f > 0),
+                       start=Composition()))
+        for point in fractions
+    ]
+    frame = explicit_rows(formulas, "join")
+    for name, column in zip(join.end_members, fractions.T, strict=True):
+        frame[fraction_column(name)] = column
+    frame["charge_balanced"] = [bool(balanced[point > 0].all()) for point in fractions]
+    unbalanced = [n for n, ok in zip(join.end_members, balanced, strict=True) if not ok]
+    if unbalanced:
+        warnings.warn(f"{int((~frame['charge_balanced']).sum())} mixtures contain end members "
+                      f"SMACT cannot charge-balance ({', '.join(unbalanced)}); they are kept with "
+                      f"charge_balanced = false", stacklevel=2)
+    return frame
+
+
+def join_label(end_members: Sequence[str]) -> str:
+    """``LiCl-AlCl3-Al2O3``: the join's name in plots and tables."""
+    return "-".join(end_members)
