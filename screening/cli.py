@@ -150,3 +150,14 @@ def validate(out: Path) -> None:
     from screening.validation import write_report
 
     click.echo(f"wrote {write_report(out)}")
+
+
+@main.command()
+@click.argument("run_ref", metavar="RUN")
+@click.option("--out", type=click.Path(path_type=Path), help="Directory for the PNGs [RUN/plots].")
+def plot(run_ref: str, out: Path | None) -> None:
+    """Write the run's plots: conductivity and Tg against O content, Pareto front, join maps."""
+    from screening.plots import plot_run
+
+    for path in plot_run(store.resolve_run(run_ref, _results_root()), out):
+        click.echo(f"wrote {path}")

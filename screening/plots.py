@@ -1,0 +1,134 @@
+"""The plots a researcher looks at first after a run (PNG, matplotlib's Agg backend).
+
+- ``conductivity_vs_o.png``: predicted log10 sigma against O per centre, one line per
+  centre/halogen family and one panel per alkali, with the 1-sigma band.
+- ``tg_vs_o.png``: Tg against O per centre, the operating temperature marked.
+- ``pareto.png``: conductivity against Tg for every scored row, the Pareto front highlighted.
+- ``join_<end members>.png``: for join runs with three end members, a ternary map of the score.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from screening import store  # noqa: E402
+
+#: Families drawn per panel (the best by score); more lines than this stop being readable.
+MAX_FAMILIES = 8
+
+
+def load_run(run_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """All scored candidates (candidates joined to scores), the ranked table and the spec."""
+    scored = pd.read_parquet(run_dir / "candidates.parquet").merge(
+        pd.read_parquet(run_dir / "scores.parquet"), on="formula")
+    return scored, pd.read_parquet(run_dir / "ranked.parquet"), store.read_toml(
+        run_dir / "spec.toml")
+
+
+def _families(scored: pd.DataFrame, ranked: pd.DataFrame) -> pd.DataFrame:
+    grid = scored[scored["source"] == "grid"].copy()
+    grid["family"] = grid["metal"] + "-" + grid["halogen"] + " (" + grid["chalcogen"] + ")"
+    best = ranked.assign(family=ranked["metal"] + "-" + ranked["halogen"] + " ("
+                         + ranked["chalcogen"] + ")").groupby("family")["score"].max()
+    keep = best.sort_values(ascending=False).index[:MAX_FAMILIES]
+    if len(keep) == 0:
+        keep = grid["family"].value_counts().index[:MAX_FAMILIES]
+    return grid[grid["family"].isin(keep)]
+
+
+def _per_o_panels(grid: pd.DataFrame, column: str, unc: str | None, ylabel: str,
+                  path: Path, hline: float | None = None, hlabel: str = "") -> Path:
+    alkalis = sorted(grid["alkali"].unique())
+    fig, axes = plt.subplots(1, max(1, len(alkalis)), figsize=(5 * max(1, len(alkalis)), 4),
+                             sharey=True, squeeze=False)
+    for ax, alkali in zip(axes[0], alkalis, strict=False):
+        sub = grid[grid["alkali"] == alkali]
+        a_ref = sub["a_per_m"].mode().iloc[0]
+        for family, rows in sub[sub["a_per_m"] == a_ref].groupby("family"):
+            rows = rows.groupby("o_per_m" if rows["chalcogen"].iloc[0] != "S" else "s_per_m")[
+                [column, *([unc] if unc else [])]].mean().sort_index()
+            line = ax.plot(rows.index, rows[column], marker=".", label=family)[0]
+            if unc:
+                ax.fill_between(rows.index, rows[column] - rows[unc], rows[column] + rows[unc],
+                                color=line.get_color(), alpha=0.15)
+        if hline is not None:
+            ax.axhline(hline, color="k", linestyle="--", linewidth=1, label=hlabel)
+        ax.set_title(f"{alkali}, {a_ref:g} {alkali} per centre")
+        ax.set_xlabel("chalcogen per centre (x)")
+        ax.legend(fontsize=7)
+    axes[0][0].set_ylabel(ylabel)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def _pareto(scored: pd.DataFrame, ranked: pd.DataFrame, path: Path, temperature_K: float) -> Path:
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    ax.scatter(scored["tg_K"], scored["sigma_log10_S_cm"], s=6, c="0.75", label="all scored")
+    ax.scatter(ranked["tg_K"], ranked["sigma_log10_S_cm"], s=8, c="tab:blue",
+               label="pass filters")
+    front = ranked[ranked["pareto"]]
+    ax.scatter(front["tg_K"], front["sigma_log10_S_cm"], s=30, c="tab:red", marker="*",
+               label="Pareto front")
+    for _, row in front.nsmallest(5, "rank").iterrows():
+        ax.annotate(row["formula"], (row["tg_K"], row["sigma_log10_S_cm"]), fontsize=7)
+    ax.axvline(temperature_K, color="k", linestyle="--", linewidth=1, label="operating T")
+    ax.set_xlabel("Tg (K)")
+    ax.set_ylabel("log10 sigma (S/cm)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def _ternary(scored: pd.DataFrame, ranked: pd.DataFrame, columns: list[str], path: Path) -> Path:
+    rows = scored.dropna(subset=columns).merge(ranked[["formula", "score"]], on="formula",
+                                               how="left")
+    f = rows[columns].to_numpy(float)
+    x, y = f[:, 1] + f[:, 2] / 2, f[:, 2] * np.sqrt(3) / 2
+    fig, ax = plt.subplots(figsize=(6, 5.2))
+    ax.plot([0, 1, 0.5, 0], [0, 0, np.sqrt(3) / 2, 0], color="k", linewidth=1)
+    out = rows["score"].isna().to_numpy()
+    ax.scatter(x[out], y[out], s=14, c="0.8", marker="x", label="filtered out")
+    points = ax.scatter(x[~out], y[~out], s=22, c=rows["score"][~out], cmap="viridis")
+    fig.colorbar(points, ax=ax, label="score")
+    names = [c.removeprefix("frac_") for c in columns]
+    for (px, py), name in zip([(0, 0), (1, 0), (0.5, np.sqrt(3) / 2)], names, strict=True):
+        ax.annotate(name, (px, py), ha="center", va="bottom" if py else "top", fontsize=10)
+    ax.set_axis_off()
+    ax.legend(fontsize=7, loc="upper right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def plot_run(run_dir: Path, out_dir: Path | None = None) -> list[Path]:
+    """Write the run's plots (see the module docstring) into ``out_dir`` [run_dir/plots]."""
+    out_dir = out_dir or run_dir / "plots"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    scored, ranked, spec = load_run(run_dir)
+    temperature_K = float(spec.get("temperature_C", 25.0)) + 273.15
+    written = []
+    grid = _families(scored, ranked)
+    if not grid.empty:
+        written.append(_per_o_panels(grid, "sigma_log10_S_cm", "sigma_log10_unc",
+                                     "log10 sigma (S/cm)", out_dir / "conductivity_vs_o.png"))
+        written.append(_per_o_panels(grid, "tg_K", "tg_K_unc", "Tg (K)", out_dir / "tg_vs_o.png",
+                                     hline=temperature_K, hlabel="operating T"))
+    written.append(_pareto(scored, ranked, out_dir / "pareto.png", temperature_K))
+    for join in spec.get("joins", []):
+        columns = [f"frac_{m}" for m in join["end_members"]]
+        if len(columns) == 3:
+            name = "-".join(join["end_members"])
+            written.append(_ternary(scored, ranked, columns, out_dir / f"join_{name}.png"))
+    return written
