@@ -1,0 +1,76 @@
+"""Compositions as an atomic-fraction matrix: the input of every fast (vectorised) featurizer.
+
+A partition of plain formula strings is parsed once (``candidates.formula.parse_plain`` caches
+each formula) into an ``n rows x k elements`` matrix of atomic fractions over the elements that
+occur in the partition. Fast featurizers read this matrix instead of pymatgen ``Composition``
+objects, which is what makes a million rows affordable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from pymatgen.core import Composition
+
+from candidates.formula import FormulaError, parse_plain
+
+
+@dataclass(frozen=True)
+class FractionMatrix:
+    """Atomic fractions of ``n`` formulas over ``elements``.
+
+    ``fractions[i, j]`` is the atomic fraction of ``elements[j]`` in formula ``i`` (rows sum to 1);
+    rows whose formula did not parse are all zero and ``valid[i]`` is False.
+    """
+
+    elements: list[str]
+    fractions: np.ndarray
+    valid: np.ndarray
+
+
+def fraction_matrix(formulas: Sequence[str]) -> FractionMatrix:
+    """Parse plain formulas into a :class:`FractionMatrix`; unparsable or empty rows are invalid."""
+    columns: dict[str, int] = {}
+    rows: list[int] = []
+    cols: list[int] = []
+    amounts: list[float] = []
+    for i, formula in enumerate(formulas):
+        try:
+            pairs = parse_plain(formula)
+        except (FormulaError, TypeError, AttributeError):
+            continue
+        for symbol, amount in pairs:
+            rows.append(i)
+            cols.append(columns.setdefault(symbol, len(columns)))
+            amounts.append(amount)
+    matrix = np.zeros((len(formulas), len(columns)))
+    matrix[rows, cols] = amounts
+    totals = matrix.sum(axis=1)
+    valid = totals > 0
+    matrix[valid] /= totals[valid, None]
+    return FractionMatrix(elements=list(columns), fractions=matrix, valid=valid)
+
+
+def composition_fractions(comp: Composition) -> tuple[np.ndarray, list[str]]:
+    """One composition as a ``1 x k`` fraction matrix plus its element symbols."""
+    pairs = comp.element_composition.fractional_composition.items()
+    elements = [el.symbol for el, _ in pairs]
+    fractions = np.array([[amount for _, amount in pairs]], dtype=float)
+    return fractions, elements
+
+
+def present_elements(fractions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Compact each row to the columns it uses: ``(index, weight)``, both ``n x m``.
+
+    ``m`` is the largest number of elements in any row (3-6 for glass formulas, while a partition
+    can hold 20+ elements). Padding slots have weight 0 and repeat the row's first element, so a
+    minimum or maximum over all ``m`` slots needs no mask.
+    """
+    present = fractions > 0
+    width = max(int(present.sum(axis=1).max(initial=0)), 1)
+    order = np.argsort(~present, axis=1, kind="stable")[:, :width]
+    used = np.take_along_axis(present, order, axis=1)
+    index = np.where(used, order, order[:, :1])
+    return index, np.where(used, np.take_along_axis(fractions, order, axis=1), 0.0)
