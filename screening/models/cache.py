@@ -1,0 +1,41 @@
+"""On-disk cache of fitted models, keyed by a hash of the training data and the model config.
+
+The directory is ``$VIGLAS_CACHE`` when set, else ``~/.cache/viglas-screen``. A key that changes
+(new data, new config, new feature code) simply misses; stale files are never read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import joblib
+
+T = TypeVar("T")
+
+
+def cache_dir() -> Path:
+    """Root of the model cache (created on demand)."""
+    root = os.environ.get("VIGLAS_CACHE")
+    return Path(root) if root else Path.home() / ".cache" / "viglas-screen"
+
+
+def cache_key(*parts: str) -> str:
+    """Hex digest of the given parts (data digests, config reprs, versions)."""
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:24]
+
+
+def load_or_build(name: str, key: str, build: Callable[[], T]) -> T:
+    """Load ``<cache>/models/<name>-<key>.joblib`` or build, store and return it."""
+    path = cache_dir() / "models" / f"{name}-{key}.joblib"
+    if path.exists():
+        return joblib.load(path)
+    value = build()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(f".{os.getpid()}.tmp")
+    joblib.dump(value, partial)
+    partial.replace(path)  # atomic: concurrent workers never read a half-written file
+    return value

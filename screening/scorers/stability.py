@@ -1,0 +1,128 @@
+"""Thermodynamic and electrochemical stability: energy above the hull, decomposition, alkali window.
+
+For each chemical system in a partition one convex hull is built (pymatgen ``PhaseDiagram``,
+cached in-process) and every row of that system is answered at once with numpy
+(:mod:`screening.thermo.hull`):
+
+- ``e_above_hull_eV_atom`` = max(0, E_pred - E_hull): E_pred is the candidate's formation enthalpy
+  estimated from its composition (:mod:`screening.thermo.formation`, CV MAE about 0.1 eV/atom),
+  E_hull the hull of the known crystalline phases at that composition. Clipped at 0 because a
+  prediction below the hull would claim a new stable phase, which a regression with that error
+  cannot support; 0 means "not distinguishable from the hull".
+- ``decomposition``: the hull phases at the composition, largest atomic share first.
+- ``ox_limit_V`` / ``red_limit_V``: the window (V vs the alkali metal) of the equilibrium phase
+  assemblage at the composition in the diagram open to the alkali (Zhu, He and Mo 2015; Richards
+  et al. 2016), i.e. the candidate treated as if stabilised onto the hull. With several alkalis
+  the one with the largest amount is the mobile ion; without an alkali both are NaN.
+
+Energies are 0 K / 298 K enthalpies, so ``temperature_K`` does not enter.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+
+from featurizers.fractions import fraction_matrix
+from screening.scorers.base import Scorer
+from screening.thermo.entries import SOURCES, entries_in_chemsys
+from screening.thermo.formation import load_formation_model
+from screening.thermo.hull import ChemsysHull, alkali_window_V
+
+ALKALI_METALS = ("Li", "Na", "K", "Rb", "Cs")
+#: Rows per hull query: bounds the rows x facets arrays of one chemical system.
+CHUNK_ROWS = 8192
+
+
+class StabilityScorer(Scorer):
+    """Energy above the hull, decomposition products and electrochemical window vs the alkali.
+
+    ``source`` picks the phase-diagram entries: ``"experimental"`` (pymatgen's experimental
+    formation enthalpies, offline), ``"materials_project"`` (mp-api, cached on disk), or ``"auto"``
+    (the Materials Project when ``MP_API_KEY`` is set, else experimental).
+    """
+
+    name: ClassVar[str] = "stability"
+    outputs: ClassVar[dict[str, str]] = {
+        "e_above_hull_eV_atom": "estimated energy above the convex hull of known phases (eV/atom)",
+        "decomposition": "competing phases the composition decomposes to",
+        "ox_limit_V": "oxidation limit vs the alkali metal (V); NaN without an alkali",
+        "red_limit_V": "reduction limit vs the alkali metal (V); NaN without an alkali",
+    }
+    citations: ClassVar[tuple[str, ...]] = (
+        "Zhu, He, Mo, ACS Appl. Mater. Interfaces 7, 23685 (2015), doi:10.1021/acsami.5b07517",
+        "Richards et al., Chem. Mater. 28, 266 (2016), doi:10.1021/acs.chemmater.5b04082",
+        "Ong et al., Chem. Mater. 20, 1798 (2008), doi:10.1021/cm702327g (phase diagrams)",
+        "Wang et al., Sci. Rep. 11, 15496 (2021), doi:10.1038/s41598-021-94550-5 (exp. enthalpies)",
+        "Ward et al., npj Comput. Mater. 2, 16028 (2016), doi:10.1038/npjcompumats.2016.28",
+    )
+
+    def __init__(self, source: str = "auto"):
+        self.source = source
+
+    def resolved_source(self) -> str:
+        """The entry source this scorer uses now (``auto`` resolved against ``MP_API_KEY``)."""
+        if self.source == "auto":
+            return "materials_project" if os.environ.get("MP_API_KEY") else "experimental"
+        if self.source not in SOURCES:
+            raise ValueError(
+                f"StabilityScorer: unknown source {self.source!r}; use 'auto' or one of {SOURCES}"
+            )
+        return self.source
+
+    def hull(self, chemsys: tuple[str, ...]) -> ChemsysHull | None:
+        """The cached hull of a chemical system (None when its entries give no diagram)."""
+        source = self.resolved_source()
+        hulls = self.__dict__.setdefault("hulls_", {})
+        key = (source, chemsys)
+        if key not in hulls:
+            try:
+                hulls[key] = ChemsysHull.from_entries(entries_in_chemsys(chemsys, source))
+            except (ValueError, np.linalg.LinAlgError):
+                hulls[key] = None
+        return hulls[key]
+
+    def score(self, formulas: Sequence[str], temperature_K: float) -> pd.DataFrame:
+        """Score a partition; rows are grouped by chemical system and answered per group."""
+        n = len(formulas)
+        e_above = np.full(n, np.nan)
+        ox_V = np.full(n, np.nan)
+        red_V = np.full(n, np.nan)
+        decomposition: list[str | None] = [None] * n
+        matrix = fraction_matrix(formulas)
+        e_pred = load_formation_model().predict(formulas)
+        valid = np.flatnonzero(matrix.valid)
+        systems, group = np.unique(matrix.fractions[valid] > 0, axis=0, return_inverse=True)
+        for g, in_system in enumerate(systems):
+            members = valid[group == g]
+            hull = self.hull(tuple(np.asarray(matrix.elements)[in_system]))
+            if hull is None:
+                continue
+            columns = [matrix.elements.index(el) for el in hull.elements]
+            alkalis = [el for el in hull.elements if el in ALKALI_METALS]
+            for start in range(0, len(members), CHUNK_ROWS):
+                rows = members[start : start + CHUNK_ROWS]
+                x = matrix.fractions[np.ix_(rows, columns)]
+                e_above[rows] = np.maximum(0.0, e_pred[rows] - hull.energy(x))
+                for i, text in zip(rows, hull.decomposition(x), strict=True):
+                    decomposition[i] = text
+                if alkalis:
+                    amounts = x[:, [hull.elements.index(el) for el in alkalis]]
+                    mobile = amounts.argmax(axis=1)
+                    for k, alkali in enumerate(alkalis):
+                        sel = mobile == k
+                        if sel.any():
+                            window = alkali_window_V(hull, x[sel], alkali)
+                            ox_V[rows[sel]], red_V[rows[sel]] = window
+        return pd.DataFrame(
+            {
+                "e_above_hull_eV_atom": e_above,
+                "decomposition": pd.Series(decomposition, dtype=object),
+                "ox_limit_V": ox_V,
+                "red_limit_V": red_V,
+            }
+        )

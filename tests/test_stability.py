@@ -1,0 +1,219 @@
+"""Stability proxy: hull energies, decompositions and alkali windows, vs pymatgen and by hand."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+from monty.serialization import dumpfn
+from pymatgen.analysis.phase_diagram import PhaseDiagram
+from pymatgen.core import Composition, Element
+from pymatgen.entries.computed_entries import ComputedEntry
+
+from screening.scorers.stability import StabilityScorer
+from screening.thermo import entries as thermo_entries
+from screening.thermo.entries import cached_chemsys_path, experimental_entries, experimental_records
+from screening.thermo.formation import load_formation_model
+from screening.thermo.hull import ChemsysHull, alkali_window_V
+
+DEMO = [
+    "LiAlCl2.5O0.75",
+    "NaAlCl2.5O0.75",
+    "NaGaBr3.4O0.3",
+    "KTaCl0.5Br0.5O2.5",
+    "LiAl0.5Ga0.5Cl2S1",
+    "LiInCl3.5O0.25",
+    "LiZrCl4.5O0.25",
+]
+
+
+@pytest.fixture(scope="module")
+def scorer() -> StabilityScorer:
+    return StabilityScorer(source="experimental")
+
+
+def _fractions(formula: str, elements: tuple[str, ...]) -> np.ndarray:
+    comp = Composition(formula)
+    return np.array([[comp.get_atomic_fraction(Element(el)) for el in elements]])
+
+
+def test_licl_oxidation_limit_matches_its_formation_enthalpy(scorer: StabilityScorer) -> None:
+    # LiCl -> Li + 1/2 Cl2 costs -dHf(LiCl) per Li, i.e. that many volts vs Li.
+    dhf_eV_atom = dict(experimental_records())["LiCl"]
+    by_hand_V = -dhf_eV_atom * Composition("LiCl").num_atoms
+    row = scorer.score(["LiCl"], 298.15).iloc[0]
+    assert by_hand_V == pytest.approx(4.23, abs=0.01)
+    assert row.ox_limit_V == pytest.approx(by_hand_V, abs=0.3)
+    assert row.red_limit_V == pytest.approx(0.0, abs=1e-9)
+    assert row.decomposition == "LiCl"
+
+
+@pytest.mark.parametrize("alkali", ["Li", "Na"])
+def test_chloride_oxidises_above_bromide_above_iodide(scorer: StabilityScorer, alkali: str) -> None:
+    halides = [f"{alkali}Al{x}2.5O0.75" for x in ("Cl", "Br", "I")]
+    ox_V = scorer.score(halides, 298.15)["ox_limit_V"].to_numpy()
+    assert ox_V[0] > ox_V[1] > ox_V[2]
+    assert 3.5 < ox_V[0] < 4.8
+
+
+@pytest.mark.parametrize("formula", ["LiAlCl2.5O0.75", "LiAlO2", "LiAlCl4", "LiAlCl3O0.5", "Li2O"])
+def test_window_matches_pymatgen_element_profile(formula: str) -> None:
+    diagram = PhaseDiagram(experimental_entries(["Li", "Al", "Cl", "O"]))
+    hull = ChemsysHull.from_phase_diagram(diagram)
+    comp = Composition(formula)
+    profile = diagram.get_element_profile(Element("Li"), comp)
+    # The critical composition with no Li exchanged holds from its chempot down to the next one.
+    at = next(i for i, step in enumerate(profile) if abs(step["evolution"]) < 1e-9)
+    ox_V, red_V = alkali_window_V(hull, _fractions(formula, hull.elements), "Li")
+    assert red_V[0] == pytest.approx(-profile[at]["chempot"], abs=1e-6)
+    assert ox_V[0] == pytest.approx(-profile[at + 1]["chempot"], abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("chemsys", "formula"),
+    [
+        (("Li", "Al", "Cl", "O"), "LiAlCl2.5O0.75"),
+        (("Na", "Al", "Cl", "O"), "NaAlCl3O0.5"),
+        (("Li", "Al", "Ga", "Cl", "S"), "LiAl0.5Ga0.5Cl2S1"),
+        (("K", "Ta", "Cl", "Br", "O"), "KTaCl0.5Br0.5O2.5"),
+    ],
+)
+def test_hull_energy_and_decomposition_match_pymatgen(
+    chemsys: tuple[str, ...], formula: str
+) -> None:
+    diagram = PhaseDiagram(experimental_entries(chemsys))
+    hull = ChemsysHull.from_phase_diagram(diagram)
+    x = _fractions(formula, hull.elements)
+    decomposition = diagram.get_decomposition(Composition(formula))
+    expected_eV = sum(diagram.get_form_energy_per_atom(e) * w for e, w in decomposition.items())
+    assert hull.energy(x)[0] == pytest.approx(expected_eV, abs=1e-9)
+    phases = {e.composition.reduced_formula for e in decomposition}
+    assert set(hull.decomposition(x)[0].split(" + ")) == phases
+
+
+def test_viglas_glasses_decompose_to_plausible_phases(scorer: StabilityScorer) -> None:
+    li, na = scorer.score(["LiAlCl2.5O0.75", "NaAlCl2.5O0.75"], 298.15)["decomposition"]
+    # No LiAlCl4 in the experimental table: the Li glass splits into LiCl, AlCl3 and AlOCl.
+    assert set(li.split(" + ")) == {"LiCl", "AlCl3", "AlClO"}
+    # The Na glass gives the passivation products reported for NACO: NaAlCl4 and Al2O3.
+    assert {"NaAlCl4", "Al2O3"} <= set(na.split(" + "))
+
+
+def test_demo_compositions_have_finite_nonnegative_energy_above_hull(
+    scorer: StabilityScorer,
+) -> None:
+    result = scorer.score(DEMO, 298.15)
+    e_above = result["e_above_hull_eV_atom"].to_numpy()
+    assert np.isfinite(e_above).all()
+    assert (e_above >= 0).all()
+    assert result["decomposition"].map(bool).all()
+    assert np.isfinite(result[["ox_limit_V", "red_limit_V"]].to_numpy()).all()
+    assert (result["ox_limit_V"] >= result["red_limit_V"]).all()
+
+
+def test_known_compound_sits_on_the_hull(scorer: StabilityScorer) -> None:
+    e_above = scorer.score(["LiCl", "NaAlCl4", "Al2O3"], 298.15)["e_above_hull_eV_atom"]
+    assert e_above.max() < 0.05
+
+
+def test_formation_model_cross_validates_well_below_the_spread() -> None:
+    model = load_formation_model()
+    assert model.n_train_ == 2135
+    assert model.cv_mae_eV_atom_ < 0.15
+
+
+def test_rows_without_alkali_or_unparsable_get_missing_values(scorer: StabilityScorer) -> None:
+    result = scorer.score(["AlCl3", "not a formula", "LiCl"], 298.15)
+    assert list(result.columns) == list(StabilityScorer.outputs)
+    assert list(result.index) == [0, 1, 2]
+    assert result.loc[0, "decomposition"] == "AlCl3"
+    assert np.isnan(result.loc[0, "ox_limit_V"]) and np.isnan(result.loc[0, "red_limit_V"])
+    assert result.loc[1, "decomposition"] is None
+    assert np.isnan(result.loc[1, "e_above_hull_eV_atom"])
+    assert np.isfinite(result.loc[2, "ox_limit_V"])
+
+
+def test_scorer_pickles_and_scores_the_same_after_a_round_trip(scorer: StabilityScorer) -> None:
+    before = scorer.score(DEMO, 298.15)
+    after = pickle.loads(pickle.dumps(scorer)).score(DEMO, 298.15)
+    assert after.equals(before)
+
+
+def test_auto_source_is_experimental_without_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MP_API_KEY", raising=False)
+    assert StabilityScorer().resolved_source() == "experimental"
+    monkeypatch.setenv("MP_API_KEY", "a-key")
+    assert StabilityScorer().resolved_source() == "materials_project"
+
+
+def _local_mp_entries(chemsys: list[str]) -> list[ComputedEntry]:
+    """Entries shaped like mp-api's: absolute energies on arbitrary elemental references."""
+    reference_eV_atom = {"Li": -1.91, "Al": -3.75, "Cl": -1.85, "O": -4.95}
+    entries = []
+    for entry in experimental_entries(chemsys):
+        comp = entry.composition
+        shift = sum(reference_eV_atom[el.symbol] * n for el, n in comp.items())
+        entries.append(ComputedEntry(comp, entry.energy + shift, entry_id=f"local-{comp.formula}"))
+    return entries
+
+
+class _CountingRester:
+    calls: list[list[str]] = []
+
+    def __init__(self, api_key: str):
+        assert api_key == "test-key"
+
+    def __enter__(self) -> _CountingRester:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def get_entries_in_chemsys(self, elements: list[str]) -> list[ComputedEntry]:
+        self.calls.append(sorted(elements))
+        return _local_mp_entries(elements)
+
+
+class _NoNetwork:
+    def __init__(self, *args: object, **kwargs: object):
+        raise AssertionError("MPRester opened: the cached rerun must not touch the network")
+
+
+def test_materials_project_source_fetches_once_then_reads_the_cache(
+    monkeypatch: pytest.MonkeyPatch, tmp_path, scorer: StabilityScorer
+) -> None:
+    import mp_api.client
+
+    monkeypatch.setenv("VIGLAS_CACHE", str(tmp_path))
+    monkeypatch.setenv("MP_API_KEY", "test-key")
+    monkeypatch.setattr(mp_api.client, "MPRester", _CountingRester)
+    _CountingRester.calls = []
+    glasses = ["LiAlCl2.5O0.75", "LiAlCl3O0.5", "LiCl"]
+    fetched = StabilityScorer(source="materials_project").score(glasses, 298.15)
+    assert sorted(_CountingRester.calls) == [["Al", "Cl", "Li", "O"], ["Cl", "Li"]]
+    assert cached_chemsys_path(["Li", "Al", "Cl", "O"]).exists()
+
+    monkeypatch.setattr(mp_api.client, "MPRester", _NoNetwork)
+    cached = StabilityScorer(source="materials_project").score(glasses, 298.15)
+    assert cached.equals(fetched)
+    # Same formation energies on other elemental references: the same hull and windows.
+    offline = scorer.score(glasses, 298.15)
+    assert (cached["decomposition"] == offline["decomposition"]).all()
+    numeric = ["e_above_hull_eV_atom", "ox_limit_V", "red_limit_V"]
+    np.testing.assert_allclose(cached[numeric], offline[numeric], atol=1e-6)
+
+
+def test_materials_project_cache_placed_by_hand_is_used_without_a_key(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    import mp_api.client
+
+    monkeypatch.setenv("VIGLAS_CACHE", str(tmp_path))
+    monkeypatch.delenv("MP_API_KEY", raising=False)
+    monkeypatch.setattr(mp_api.client, "MPRester", _NoNetwork)
+    dumpfn(_local_mp_entries(["Li", "Cl"]), cached_chemsys_path(["Li", "Cl"]))
+    row = StabilityScorer(source="materials_project").score(["LiCl"], 298.15).iloc[0]
+    assert row.ox_limit_V == pytest.approx(4.23, abs=0.01)
+    with pytest.raises(RuntimeError, match="MP_API_KEY is not set"):
+        thermo_entries.materials_project_entries(["Na", "Cl"])
