@@ -66,8 +66,9 @@ def run(spec_path: Path, out: Path | None, scheduler: str | None, workers: int |
                    f"Run the same command again to resume.", err=True)
         sys.exit(130)
     resumed = f", {result.n_resumed} resumed" if result.n_resumed else ""
-    click.echo(f"{spec.name}: {result.n_candidates} candidates in {result.n_partitions} "
-               f"partitions{resumed}; {result.n_ranked} pass the filters; "
+    dropped = f" ({result.n_duplicates} duplicates dropped)" if result.n_duplicates else ""
+    click.echo(f"{spec.name}: {result.n_candidates} candidates{dropped} in "
+               f"{result.n_partitions} partitions{resumed}; {result.n_ranked} pass the filters; "
                f"{result.seconds:.1f} s -> {out_dir}")
 
 
@@ -89,7 +90,8 @@ def query(run_ref: str, top: int | None, where: str | None, sort: str | None, sq
     frame = run_query(run_dir, sql=sql, where=where, sort=sort, top=top, columns=wanted)
     if sql and top is not None:
         frame = frame.head(top)
-    click.echo(render(frame, fmt))
+    text = render(frame, fmt)
+    click.echo(text, nl=not text.endswith("\n"))
 
 
 @main.command()

@@ -15,9 +15,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from importlib.metadata import version
 from pathlib import Path
 
+import cloudpickle
 import pandas as pd
 import pyarrow.parquet as pq
 from dask.distributed import Client, LocalCluster, as_completed
@@ -50,6 +52,7 @@ class RunResult:
     n_partitions: int
     n_resumed: int
     seconds: float
+    n_duplicates: int = 0
 
 
 @dataclass(frozen=True)
@@ -70,8 +73,9 @@ def load_toolkit(spec: RunSpec) -> Toolkit:
     return Toolkit(featurizers, scorers)
 
 
-def build_candidates(spec: RunSpec) -> pd.DataFrame:
-    """The spec's grid plus its explicit compositions, deduplicated by reduced formula."""
+def build_candidates(spec: RunSpec) -> tuple[pd.DataFrame, int]:
+    """The spec's grid, explicit compositions and joins, deduplicated by reduced formula;
+    returns the table and how many duplicates were dropped."""
     frames = []
     if spec.space is not None:
         frames.append(enumerate_space(spec.space))
@@ -81,12 +85,24 @@ def build_candidates(spec: RunSpec) -> pd.DataFrame:
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if frame.empty:
         raise SpecError(f"{spec.source}: the space holds no valid candidate")
-    return dedupe(frame)
+    unique = dedupe(frame)
+    return unique, len(frame) - len(unique)
 
 
-def score_partition(formulas: Sequence[str], toolkit: Toolkit,
+@lru_cache(maxsize=4)
+def _unpack(blob: bytes) -> Toolkit:
+    # One toolkit object per worker process, so scorers keep their loaded models across tasks.
+    return cloudpickle.loads(blob)
+
+
+def score_partition(formulas: Sequence[str], toolkit_blob: bytes,
                     temperature_K: float) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Features and scores of one partition (module-level so it pickles to Dask workers)."""
+    """Features and scores of one partition (module-level so it pickles to Dask workers).
+
+    The toolkit travels as cloudpickle bytes: Dask tries plain pickle first, which would send
+    plug-in classes loaded from a file by reference to a module the workers cannot import.
+    """
+    toolkit = _unpack(toolkit_blob)
     features = featurize_formulas(toolkit.featurizers, formulas)
     features.insert(0, "formula", list(formulas))
     scores = pd.concat([s.score(formulas, temperature_K) for s in toolkit.scorers], axis=1)
@@ -138,14 +154,14 @@ def run_screen(spec: RunSpec, out_dir: Path, scheduler: str | None = None,
     """Run (or resume) ``spec`` into ``out_dir``; see the module docstring."""
     start = time.perf_counter()
     toolkit = load_toolkit(spec)
-    candidates = build_candidates(spec)
+    candidates, n_duplicates = build_candidates(spec)
     _open_run_dir(spec, out_dir)
     ranked_path = out_dir / "ranked.parquet"
     if ranked_path.exists() and not (out_dir / store.PARTS_DIR).exists():
         n_ranked = pq.read_metadata(ranked_path).num_rows
         n_parts = -(-len(candidates) // spec.partition_size)
         return RunResult(out_dir, len(candidates), n_ranked, n_parts, n_parts,
-                         time.perf_counter() - start)
+                         time.perf_counter() - start, n_duplicates)
     if not (out_dir / "candidates.parquet").exists():
         store.write_parquet(candidates, out_dir / "candidates.parquet")
     size = spec.partition_size
@@ -156,14 +172,14 @@ def run_screen(spec: RunSpec, out_dir: Path, scheduler: str | None = None,
                        scheduler, workers, progress)
     n_ranked = _finish(spec, out_dir, n_parts)
     return RunResult(out_dir, len(candidates), n_ranked, n_parts, n_parts - len(todo),
-                     time.perf_counter() - start)
+                     time.perf_counter() - start, n_duplicates)
 
 
 def _compute_parts(formulas: list[str], todo: list[int], size: int, toolkit: Toolkit,
                    spec: RunSpec, out_dir: Path, scheduler: str | None, workers: int | None,
                    progress: bool) -> None:
     with dask_client(scheduler, workers) as client:
-        [shipped] = client.scatter([toolkit], broadcast=True, hash=False)
+        [shipped] = client.scatter([cloudpickle.dumps(toolkit)], broadcast=True, hash=False)
         # A bounded window of tasks in flight keeps client memory flat for huge spaces.
         window = 2 * max(1, len(client.scheduler_info()["workers"]))
         queue = iter(todo)
