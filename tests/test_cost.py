@@ -22,9 +22,10 @@ def test_cost_and_hhi_match_pymatgen_analysers() -> None:
     assert result.loc[0, "cost_usd_kg"] == pytest.approx(1.9486, abs=1e-3)
 
 
-def test_sodium_glass_is_cheaper_than_lithium_glass_at_current_alkali_prices(tmp_path) -> None:
-    # pymatgen's 2013 table prices Na as the metal (250 USD/kg) against Li at 3.87 USD/kg;
-    # metal prices quoted by Shanghai Metals Market (Dec 2016): Li 115.70, Na 3.04 USD/kg.
+def test_a_user_price_table_overrides_the_default_prices(tmp_path) -> None:
+    # pymatgen's 2013 table prices Na as the metal (250 USD/kg) against Li at 3.87 USD/kg, so by
+    # default the Na glass costs more; a user table with other alkali prices (here Li 115.70,
+    # Na 3.04 USD/kg, metal prices as quoted by Shanghai Metals Market, Dec 2016) reverses that.
     default = (PYMATGEN_ANALYSIS / "costdb_elements.csv").read_text(encoding="utf-8").splitlines()
     kept = [line for line in default if line.split(",")[0] not in {"Li", "Na"}]
     table = tmp_path / "prices.csv"
