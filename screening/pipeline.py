@@ -215,7 +215,8 @@ def _finish(spec: RunSpec, out_dir: Path, n_parts: int) -> int:
     store.concat_parquet([s for _, s in parts], out_dir / "scores.parquet")
     table = pd.read_parquet(out_dir / "candidates.parquet").merge(
         pd.read_parquet(out_dir / "scores.parquet"), on="formula", how="left", validate="1:1")
-    ranked = ranking.rank(table, spec.objectives, spec.filters, spec.pareto)
+    ranked = ranking.rank(table, spec.objectives, spec.filters, spec.pareto,
+                          spec.confidence)
     store.write_parquet(ranked, out_dir / "ranked.parquet")
     store.remove_parts(out_dir)
     return len(ranked)

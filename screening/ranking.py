@@ -5,6 +5,11 @@ Each objective maps linearly onto a desirability d in [0, 1] between its ``low``
 bounds (Derringer & Suich, J. Qual. Technol. 12, 214 (1980)), reversed for ``goal = "min"``.
 ``score`` = sum_i w_i d_i / sum_i w_i, and ``contrib_<column>`` = w_i d_i / sum_i w_i, so the
 contributions of a row add up to its score. A missing value has desirability 0.
+
+With ``confidence_k`` = k > 0 each objective with an uncertainty is ranked on its pessimistic
+bound (``bound_<column>``: value - k * unc to maximise, value + k * unc to minimise), so a
+prediction ranks high only when it is good *and* sure; the Pareto front uses the same bounds.
+Rows outside a model's applicability domain can be kept, penalized or excluded.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from screening.spec import Filter, Objective
+from screening.spec import Confidence, Filter, Objective
 
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
         "==": operator.eq, "!=": operator.ne}
@@ -58,22 +63,49 @@ def pareto_mask(points: np.ndarray) -> np.ndarray:
     return mask
 
 
+def ranked_values(frame: pd.DataFrame, objective: Objective, k: float) -> pd.Series:
+    """The objective's values, or their pessimistic bound when ``k`` > 0 and it has an
+    uncertainty column (a missing uncertainty leaves the value as it is)."""
+    values = frame[objective.column].astype(float)
+    if k <= 0 or objective.uncertainty is None:
+        return values
+    unc = frame[objective.uncertainty].astype(float).fillna(0.0)
+    return values - k * unc if objective.goal == "max" else values + k * unc
+
+
 def rank(frame: pd.DataFrame, objectives: Sequence[Objective], filters: Sequence[Filter],
-         pareto_columns: Sequence[str]) -> pd.DataFrame:
+         pareto_columns: Sequence[str], confidence: Confidence | None = None) -> pd.DataFrame:
     """Filter, score and order ``frame``; returns only rows passing the filters, best first.
 
-    Adds ``contrib_<column>`` per objective, ``score``, ``rank`` (1 = best) and ``pareto``.
-    Ties in score are broken by formula so the order is reproducible.
+    Adds ``contrib_<column>`` per objective, ``score``, ``rank`` (1 = best) and ``pareto``, and
+    ``bound_<column>`` for objectives ranked on a confidence bound. Ties in score are broken by
+    formula so the order is reproducible.
     """
-    kept = frame.loc[passes_filters(frame, filters)].copy()
+    confidence = confidence or Confidence()
+    mask = passes_filters(frame, filters)
+    domain = np.ones(len(frame))
+    for flag in confidence.domain_columns:
+        inside = frame[flag].fillna(False).to_numpy(dtype=bool)
+        domain *= np.where(inside, 1.0, confidence.factor)
+        if confidence.out_of_domain == "exclude":
+            mask &= inside
+    kept = frame.loc[mask].copy()
+    values = {o.column: ranked_values(kept, o, confidence.k) for o in objectives}
+    for obj in objectives:
+        if confidence.k > 0 and obj.uncertainty is not None:
+            kept[f"bound_{obj.column}"] = values[obj.column]
     total_weight = sum(o.weight for o in objectives)
     for obj in objectives:
         share = obj.weight / total_weight
-        kept[f"contrib_{obj.column}"] = share * desirability(kept[obj.column], obj)
+        kept[f"contrib_{obj.column}"] = share * desirability(values[obj.column], obj)
+    if confidence.out_of_domain == "penalize":
+        penalty = domain[mask]
+        for obj in objectives:
+            kept[f"contrib_{obj.column}"] *= penalty
     kept["score"] = kept[[f"contrib_{o.column}" for o in objectives]].sum(axis=1)
     by_column = {o.column: o for o in objectives}
     signed = np.column_stack([
-        kept[c].to_numpy(dtype=float) * (1.0 if by_column[c].goal == "max" else -1.0)
+        values[c].to_numpy(dtype=float) * (1.0 if by_column[c].goal == "max" else -1.0)
         for c in pareto_columns
     ]) if pareto_columns else np.zeros((len(kept), 0))
     kept["pareto"] = pareto_mask(signed) if len(kept) and pareto_columns else False

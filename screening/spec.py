@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +44,12 @@ _JOIN_KEYS = {"end_members", "step", "bounds"}
 _SPACE_KEYS = {"alkali", "centres", "halogens", "halogen_mixes", "halogen_mix_fractions",
                "chalcogens", "o_per_m", "a_per_m", "centre_mixes", "centre_mix_fractions",
                "explicit", "csv", "csv_column", "max_candidates"}
-_RANK_KEYS = {"filters", "objectives", "pareto"}
-_OBJECTIVE_KEYS = {"goal", "weight", "low", "high"}
+_RANK_KEYS = {"filters", "objectives", "pareto", "confidence_k", "out_of_domain",
+              "out_of_domain_factor"}
+_OBJECTIVE_KEYS = {"goal", "weight", "low", "high", "uncertainty"}
+#: The uncertainty column that goes with a built-in objective (used when confidence_k > 0).
+DEFAULT_UNCERTAINTY = {"sigma_log10_S_cm": "sigma_log10_unc", "tg_K": "tg_K_unc"}
+OUT_OF_DOMAIN = ("keep", "penalize", "exclude")
 _FILTER = re.compile(r"^\s*([A-Za-z_]\w*)\s*(<=|>=|==|!=|<|>|=)\s*(\S.*?)\s*$")
 _NAME = re.compile(r"^[A-Za-z0-9][\w.-]*$")
 
@@ -63,6 +67,7 @@ class Objective:
     weight: float
     low: float
     high: float
+    uncertainty: str | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,22 @@ class Filter:
 
     def __str__(self) -> str:
         return f"{self.column} {self.op} {self.value!r}"
+
+
+@dataclass(frozen=True)
+class Confidence:
+    """How uncertain and out-of-domain predictions are ranked.
+
+    ``k`` > 0 ranks (and builds the Pareto front) on the pessimistic bound value - k * unc for
+    objectives to maximise, value + k * unc for objectives to minimise. ``out_of_domain`` keeps,
+    penalizes (score times ``factor`` per ``*_in_domain`` flag that is false) or excludes rows
+    outside a model's applicability domain; ``domain_columns`` are the flags consulted.
+    """
+
+    k: float = 0.0
+    out_of_domain: str = "keep"
+    factor: float = 0.5
+    domain_columns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -95,6 +116,7 @@ class RunSpec:
     objectives: tuple[Objective, ...]
     pareto: tuple[str, ...]
     resolved: dict[str, Any]
+    confidence: Confidence = field(default_factory=lambda: Confidence())
 
     @property
     def temperature_K(self) -> float:
@@ -185,6 +207,7 @@ def load_spec(path: str | Path) -> RunSpec:
     space, explicit = _read_space(_Reader(path, space_table, "space.", _SPACE_KEYS))
     rank = _Reader(path, top.get("rank", dict, {}), "rank.", _RANK_KEYS)
     objectives = _read_objectives(rank, outputs)
+    confidence = _read_confidence(rank, outputs)
     rankable = {*outputs, *CANDIDATE_COLUMNS,
                 *(fraction_column(m) for join in joins for m in join.end_members)}
     filters = tuple(_read_filter(rank, text, rankable) for text in rank.symbols("filters", ()))
@@ -210,14 +233,18 @@ def load_spec(path: str | Path) -> RunSpec:
                    "bounds": {k: list(v) for k, v in j.bounds.items()}} for j in joins],
         "rank": {"filters": [str(f) for f in filters],
                  "objectives": {o.column: {"goal": o.goal, "weight": o.weight, "low": o.low,
-                                           "high": o.high} for o in objectives},
-                 "pareto": list(pareto)},
+                                           "high": o.high, "uncertainty": o.uncertainty or ""}
+                                for o in objectives},
+                 "pareto": list(pareto), "confidence_k": confidence.k,
+                 "out_of_domain": confidence.out_of_domain,
+                 "out_of_domain_factor": confidence.factor},
     }
     return RunSpec(
         name=name, source=path, temperature_C=spec_fields["temperature_C"],
         partition_size=spec_fields["partition_size"], space=space, explicit=explicit, joins=joins,
         featurizers=tuple(spec_fields["featurizers"]), scorers=scorers, scorer_options=options,
         filters=filters, objectives=objectives, pareto=pareto, resolved=resolved,
+        confidence=confidence,
     )
 
 
@@ -331,10 +358,29 @@ def _read_objectives(rank: _Reader, outputs: set[str]) -> tuple[Objective, ...]:
         if high <= low or weight < 0:
             raise obj.error("low", f"need low < high and weight >= 0 (low={low}, high={high}, "
                                    f"weight={weight})")
-        objectives.append(Objective(column, goal, weight, low, high))
+        uncertainty = obj.get("uncertainty", str, DEFAULT_UNCERTAINTY.get(column))
+        if uncertainty is not None and uncertainty not in outputs:
+            raise obj.error("uncertainty", f"no scorer produces {uncertainty!r}")
+        objectives.append(Objective(column, goal, weight, low, high, uncertainty))
     if not objectives or sum(o.weight for o in objectives) <= 0:
         raise rank.error("objectives", "need at least one objective with a positive weight")
     return tuple(objectives)
+
+
+def _read_confidence(rank: _Reader, outputs: set[str]) -> Confidence:
+    k = rank.number("confidence_k", 0.0)
+    if k < 0:
+        raise rank.error("confidence_k", f"must be >= 0, got {k}")
+    policy = rank.get("out_of_domain", str, "keep")
+    if policy not in OUT_OF_DOMAIN:
+        raise rank.error("out_of_domain", f"must be one of {OUT_OF_DOMAIN}, got {policy!r}")
+    factor = rank.number("out_of_domain_factor", 0.5)
+    if not 0 <= factor <= 1:
+        raise rank.error("out_of_domain_factor", f"must lie in [0, 1], got {factor}")
+    flags = tuple(sorted(c for c in outputs if c.endswith("_in_domain")))
+    if policy != "keep" and not flags:
+        raise rank.error("out_of_domain", "no scorer reports an applicability domain")
+    return Confidence(k, policy, factor, flags)
 
 
 def _read_filter(rank: _Reader, text: str, columns: set[str]) -> Filter:

@@ -89,6 +89,8 @@ BAD_SPECS = [
     (TINY_SPEC.replace('"magpie",', '"magpy",'), "magpy"),
     (TINY_SPEC.replace('"cost"]', '"costs"]'), "unknown scorer 'costs'"),
     ("name = [", "not valid TOML"),
+    (TINY_SPEC + "confidence_k = -1.0\n", "rank.confidence_k: must be >= 0"),
+    (TINY_SPEC + 'out_of_domain = "drop"\n', "rank.out_of_domain: must be one of"),
 ]
 
 

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from screening.ranking import desirability, pareto_mask, passes_filters, rank
-from screening.spec import Filter, Objective
+from screening.spec import Confidence, Filter, Objective
 
 SIGMA = Objective("sigma_log10_S_cm", "max", 3.0, -6.0, -2.0)
 TG = Objective("tg_K", "min", 1.0, 200.0, 400.0)
@@ -50,3 +50,38 @@ def test_pareto_front_keeps_ties_and_drops_dominated_rows():
 def test_pareto_mask_on_a_known_front():
     points = np.array([[1, 5], [2, 4], [3, 3], [2, 2], [1, 1], [3, 3], [0, 6]], dtype=float)
     assert pareto_mask(points).tolist() == [True, True, True, False, False, True, True]
+
+
+SURE = Objective("sigma_log10_S_cm", "max", 1.0, -6.0, -2.0, "sigma_log10_unc")
+
+
+def uncertain_table() -> pd.DataFrame:
+    return pd.DataFrame({
+        "formula": ["lucky", "solid"],
+        "sigma_log10_S_cm": [-2.5, -3.0],
+        "sigma_log10_unc": [2.0, 0.25],
+        "sigma_in_domain": [False, True],
+    })
+
+
+def test_confidence_bound_prefers_the_sure_prediction():
+    optimistic = rank(uncertain_table(), [SURE], [], ["sigma_log10_S_cm"])
+    assert optimistic["formula"].tolist() == ["lucky", "solid"]
+    conservative = rank(uncertain_table(), [SURE], [], ["sigma_log10_S_cm"], Confidence(k=1.0))
+    assert conservative["formula"].tolist() == ["solid", "lucky"]
+    bounds = conservative.set_index("formula")["bound_sigma_log10_S_cm"]
+    assert bounds.to_dict() == {"solid": -3.25, "lucky": -4.5}
+    assert conservative.set_index("formula")["pareto"].to_dict() == {"solid": True,
+                                                                     "lucky": False}
+
+
+def test_out_of_domain_rows_are_penalized_or_excluded():
+    flags = ("sigma_in_domain",)
+    penalized = rank(uncertain_table(), [SURE], [], [],
+                     Confidence(out_of_domain="penalize", factor=0.5, domain_columns=flags))
+    scores = penalized.set_index("formula")["score"]
+    assert scores["lucky"] == pytest.approx(0.5 * 0.875)
+    assert scores["solid"] == pytest.approx(0.75)
+    excluded = rank(uncertain_table(), [SURE], [], [],
+                    Confidence(out_of_domain="exclude", domain_columns=flags))
+    assert excluded["formula"].tolist() == ["solid"]
