@@ -217,3 +217,12 @@ def test_materials_project_cache_placed_by_hand_is_used_without_a_key(
     assert row.ox_limit_V == pytest.approx(4.23, abs=0.01)
     with pytest.raises(RuntimeError, match="MP_API_KEY is not set"):
         thermo_entries.materials_project_entries(["Na", "Cl"])
+
+
+def test_window_width_exposes_assemblages_the_data_cannot_resolve() -> None:
+    result = StabilityScorer(source="experimental").score(
+        ["LiAlCl2.5O0.75", "LiBCl2.5O0.75"], 298.15)
+    laco, boron = result["window_V"]
+    assert laco == pytest.approx(result.loc[0, "ox_limit_V"] - result.loc[0, "red_limit_V"])
+    assert laco > 2.0
+    assert boron == pytest.approx(0.0, abs=1e-9)  # no BCl3 in the data: LiCl + Cl2 + B2O3 + B

@@ -14,6 +14,8 @@ cached in-process) and every row of that system is answered at once with numpy
   assemblage at the composition in the diagram open to the alkali (Zhu, He and Mo 2015; Richards
   et al. 2016), i.e. the candidate treated as if stabilised onto the hull. With several alkalis
   the one with the largest amount is the mobile ion; without an alkali both are NaN.
+- ``window_V``: their difference. A zero-width window means the equilibrium assemblage mixes
+  an oxidant and a reductant (e.g. Cl2 + B when the data lack BCl3): filter on it.
 
 Energies are 0 K / 298 K enthalpies, so ``temperature_K`` does not enter.
 """
@@ -52,6 +54,8 @@ class StabilityScorer(Scorer):
         "decomposition": "competing phases the composition decomposes to",
         "ox_limit_V": "oxidation limit vs the alkali metal (V); NaN without an alkali",
         "red_limit_V": "reduction limit vs the alkali metal (V); NaN without an alkali",
+        "window_V": "width of the electrochemical window, ox_limit_V - red_limit_V (V); 0 flags "
+                    "an assemblage that holds only at one potential (often a missing phase)",
     }
     citations: ClassVar[tuple[str, ...]] = (
         "Zhu, He, Mo, ACS Appl. Mater. Interfaces 7, 23685 (2015), doi:10.1021/acsami.5b07517",
@@ -124,5 +128,6 @@ class StabilityScorer(Scorer):
                 "decomposition": pd.Series(decomposition, dtype=object),
                 "ox_limit_V": ox_V,
                 "red_limit_V": red_V,
+                "window_V": ox_V - red_V,
             }
         )
