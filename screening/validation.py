@@ -22,6 +22,7 @@ from screening.models.conductivity_model import (  # noqa: E402
     MODEL_NAME,
     ConductivityConfig,
     cross_validate,
+    domain_split_metrics,
     tg_model,
 )
 from screening.models.data import (  # noqa: E402
@@ -80,6 +81,7 @@ def _conductivity_section(out_dir: Path, config: ConductivityConfig) -> str:
                                          "spearman_rho": "Spearman rho", "n": "rows scored"})
     sources = table.groupby("source").agg(rows=("formula", "size"),
                                           censored=("censored", "sum"))
+    split = domain_split_metrics(cv.predictions)
     return "\n\n".join([
         "## Ionic conductivity: grouped cross-validation",
         f"Training data: {len(table)} measurements "
@@ -96,6 +98,7 @@ def _conductivity_section(out_dir: Path, config: ConductivityConfig) -> str:
         "![grouped CV parity](figures/conductivity_grouped_cv_parity.png)",
         f"Calibration of the uncertainty on held-out families: {coverage:.0%} of the "
         "|error| <= 1 sigma (68% expected for a Gaussian).",
+        *_domain_paragraphs(split),
         "Held-out prediction of the chloroaluminate family (model trained without any "
         "chloroaluminate):",
         _markdown(held_out.loc[:, ["formula", "temperature_K", "log10_sigma_S_cm", "predicted",
@@ -112,6 +115,31 @@ def _conductivity_section(out_dir: Path, config: ConductivityConfig) -> str:
         "folds; the trend alone has no tuned parameter. Off the data the prediction is the "
         "trend with a wide uncertainty, which is the honest answer for a new family.",
     ])
+
+
+def _domain_paragraphs(split: pd.DataFrame) -> list[str]:
+    ours = split.set_index("model").loc[MODEL_NAME]
+    ratio = ours["mae_out_of_domain"] / ours["mae_in_domain"]
+    reading = (
+        f"out of domain the held-out error of this model is {ratio:.1f} times the in-domain "
+        "error, so `sigma_in_domain = False` marks predictions to trust less"
+        if ratio > 1.0 else
+        f"out of domain the held-out error of this model is not larger ({ratio:.1f} times the "
+        "in-domain error), so the flag does not separate good from bad predictions here"
+    )
+    table = split.rename(columns={
+        "mae_in_domain": "MAE in domain", "n_in_domain": "rows in domain",
+        "mae_out_of_domain": "MAE out of domain", "n_out_of_domain": "rows out of domain",
+    })
+    return [
+        "Applicability domain on the same held-out folds: a held-out row is in domain when its "
+        "distance to the nearest training-fold row (standardised magpie means + composition "
+        "physics, the distance of `sigma_domain_distance`) is at most the 95th percentile of the "
+        "training-fold rows' distances to their nearest row of another family; the threshold "
+        "is fitted on the training folds only. MAE in log10 S/cm over uncensored rows:",
+        _markdown(table),
+        f"Reading: {reading}.",
+    ]
 
 
 def _tg_section(out_dir: Path) -> str:
@@ -139,6 +167,11 @@ def _tg_section(out_dir: Path) -> str:
                                 "loo_error_K"]], ".4g"),
         f"LOO MAE {np.mean(np.abs(errors)):.0f} K, RMSE {np.sqrt(np.mean(errors**2)):.0f} K "
         f"(= `tg_K_unc`, the same for every prediction). Handbook values carry 5-30 K.",
+        "Applicability domain (`tg_domain_distance`, `tg_in_domain`): nearest-neighbour distance "
+        "to these nine glasses in standardised network descriptors (rigidity, former "
+        "coordination and field strength, bond strength, bridging and modifier fractions); in "
+        "domain up to the 95th percentile of their leave-one-out nearest-neighbour distances, "
+        f"{model.domain.threshold:.2f}.",
         "![Tg LOO parity](figures/tg_loo_parity.png)",
     ])
 

@@ -46,3 +46,11 @@ def test_bad_formula_gives_nan_and_none() -> None:
     scores = TgScorer().score(["SiO2", "???"], ROOM_K)
     assert np.isnan(scores.loc[1, "tg_K"])
     assert scores.loc[1, "viscoelastic"] is None
+
+
+def test_reference_glasses_sit_in_their_own_domain() -> None:
+    from screening.models.data import load_tg_reference
+
+    scores = TgScorer().score(load_tg_reference()["formula"].tolist(), ROOM_K)
+    np.testing.assert_allclose(scores["tg_domain_distance"], 0.0, atol=1e-9)
+    assert scores["tg_in_domain"].tolist() == [True] * len(scores)

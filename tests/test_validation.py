@@ -12,6 +12,7 @@ from screening.models.conductivity_model import (
     MODEL_NAME,
     ConductivityConfig,
     cross_validate,
+    domain_split_metrics,
 )
 from screening.models.data import load_conductivity_data
 from screening.validation import write_report
@@ -48,6 +49,18 @@ def test_no_family_is_in_train_and_test_at_once() -> None:
     assert (folds_per_family == 1).all()
 
 
+def test_domain_split_covers_every_scored_row_once(metrics) -> None:
+    split = domain_split_metrics(cross_validate(REDUCED).predictions).set_index("model")
+    total = split["n_in_domain"] + split["n_out_of_domain"]
+    assert (total == metrics.loc[split.index, "n"]).all()
+    assert (split["n_in_domain"] > 0).all() and (split["n_out_of_domain"] > 0).all()
+
+
+def test_held_out_error_is_larger_out_of_domain() -> None:
+    split = domain_split_metrics(cross_validate(REDUCED).predictions).set_index("model")
+    assert split.loc[MODEL_NAME, "mae_out_of_domain"] > split.loc[MODEL_NAME, "mae_in_domain"]
+
+
 def test_censored_rows_train_at_their_bound() -> None:
     table = load_conductivity_data()
     censored = table[table["censored"]]
@@ -69,5 +82,6 @@ def test_report_is_written_with_tables_and_figures(tmp_path: Path) -> None:
     text = path.read_text()
     assert path == tmp_path / "validation.md"
     assert MODEL_NAME in text and "leave-one-out" in text and "LACO75" in text
+    assert "MAE out of domain" in text and "tg_in_domain" in text
     assert (tmp_path / "figures" / "conductivity_grouped_cv_parity.png").stat().st_size > 0
     assert (tmp_path / "figures" / "tg_loo_parity.png").stat().st_size > 0

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,7 @@ from sklearn.model_selection import GroupKFold
 
 from screening.models.cache import cache_key, load_or_build
 from screening.models.data import load_conductivity_data, load_tg_reference, table_digest
+from screening.models.domain import ElementVocabulary, NearestNeighbourDomain
 from screening.models.features import (
     COMPOSITION_LABELS,
     magpie_features,
@@ -36,7 +38,7 @@ from screening.models.shrunk_trees import ShrunkExtraTrees
 from screening.models.tg_model import TgModel, fit_tg_model
 
 #: Bump when descriptor or model code changes, so cached models are refitted.
-MODEL_VERSION = "10"
+MODEL_VERSION = "11"
 MODEL_NAME = "this model (shrunk extra trees, magpie + glass physics)"
 TREND_NAME = "ablation: its robust trend alone (no trees)"
 
@@ -136,12 +138,16 @@ def grouped_cv(table: pd.DataFrame, X: pd.DataFrame, config: ConductivityConfig)
 
     Returns one row per (model, training row): ``model``, ``fold``, ``row`` (position in
     ``table``), ``family``, ``measured``, ``predicted``, ``unc`` (1-sigma, NaN for the baselines),
-    ``censored``.
+    ``censored``, ``domain_distance`` and ``in_domain`` (the model's domain, fitted on the
+    training folds only, so the same for every model).
     """
     y = table["log10_sigma_S_cm"].to_numpy()
     groups = table["family"].to_numpy()
+    columns = domain_columns(X)
     rows = []
     for fold, (train, test) in enumerate(GroupKFold(config.cv_splits).split(X, groups=groups)):
+        domain = NearestNeighbourDomain.fit(X.iloc[train][columns].to_numpy(), groups[train])
+        distance = domain.distance(X.iloc[test][columns].to_numpy())
         for model in CV_MODELS:
             predicted, unc = model.fit_predict(
                 config, X.iloc[train], y[train], groups[train], X.iloc[test]
@@ -150,6 +156,7 @@ def grouped_cv(table: pd.DataFrame, X: pd.DataFrame, config: ConductivityConfig)
                 "model": model.name, "fold": fold, "row": test, "family": groups[test],
                 "measured": y[test], "predicted": predicted, "unc": unc,
                 "censored": table["censored"].to_numpy()[test],
+                "domain_distance": distance, "in_domain": distance <= domain.threshold,
             }))
     return pd.concat(rows, ignore_index=True)
 
@@ -163,6 +170,22 @@ def cv_metrics(predictions: pd.DataFrame) -> pd.DataFrame:
         mae = float(np.mean(np.abs(group["measured"] - group["predicted"])))
         out.append({"model": name, "mae_log10": mae, "spearman_rho": float(rho), "n": len(group)})
     return pd.DataFrame(out)
+
+
+def domain_split_metrics(predictions: pd.DataFrame) -> pd.DataFrame:
+    """MAE (log10 units) and row count per model, in domain and out of domain (uncensored rows)."""
+    scored = predictions[~predictions["censored"]].assign(
+        error=lambda frame: np.abs(frame["measured"] - frame["predicted"])
+    )
+    split = scored.groupby(["model", "in_domain"], sort=False)["error"].agg(["mean", "size"])
+    out = split.unstack("in_domain")
+    return pd.DataFrame({
+        "model": out.index,
+        "mae_in_domain": out[("mean", True)].to_numpy(),
+        "n_in_domain": out[("size", True)].to_numpy(),
+        "mae_out_of_domain": out[("mean", False)].to_numpy(),
+        "n_out_of_domain": out[("size", False)].to_numpy(),
+    })
 
 
 @dataclass(frozen=True)
@@ -204,3 +227,9 @@ def fitted_model(config: ConductivityConfig = ConductivityConfig()) -> ShrunkExt
         return model.fit(X, table["log10_sigma_S_cm"].to_numpy(), table["family"].to_numpy())
 
     return load_or_build("conductivity", _key(table, config), build)
+
+
+@lru_cache(maxsize=1)
+def training_vocabulary() -> ElementVocabulary:
+    """Elements and element pairs of the shipped conductivity training compositions."""
+    return ElementVocabulary.of(parse_amounts(load_conductivity_data()["formula"]))

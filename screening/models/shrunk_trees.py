@@ -12,11 +12,13 @@ the Li fraction (carriers)::
 
 d is the distance from a row to its nearest training row in the standardised chemistry
 descriptors (temperature excluded); the same distance is the model's applicability-domain
-measure. ``length`` is a hyperparameter (0.1 standardised units: the trees are trusted only on
-near-duplicates of measured compositions), set by looking at the grouped CV of the validation
-report; choosing it by an inner grouped CV was unstable, because which family is held out decides
-whether trees help. The uncertainty scale is calibrated inside ``fit`` on an inner grouped CV, so
-it never sees the outer test families.
+measure, with the in-domain threshold of
+:class:`~screening.models.domain.NearestNeighbourDomain` (calibrated on distances between
+training families). ``length`` is a hyperparameter (0.1 standardised units: the trees are
+trusted only on near-duplicates of measured compositions), set by looking at the grouped CV of
+the validation report; choosing it by an inner grouped CV was unstable, because which family is
+held out decides whether trees help. The uncertainty scale is calibrated inside ``fit`` on an
+inner grouped CV, so it never sees the outer test families.
 """
 
 from __future__ import annotations
@@ -29,8 +31,8 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.ensemble import ExtraTreesRegressor
 from sklearn.linear_model import QuantileRegressor
 from sklearn.model_selection import GroupKFold
-from sklearn.neighbors import NearestNeighbors
-from sklearn.preprocessing import StandardScaler
+
+from screening.models.domain import NearestNeighbourDomain
 
 #: Typical scatter of repeated conductivity measurements of one compound (log10 units).
 REPEAT_SCATTER_LOG10 = 0.1
@@ -75,7 +77,7 @@ class ShrunkExtraTrees(RegressorMixin, BaseEstimator):
     def _chemistry(self, X: pd.DataFrame) -> list[str]:
         return [c for c in X.columns if c not in self.temperature_columns]
 
-    def _fit_parts(self, X: pd.DataFrame, y: np.ndarray) -> dict[str, object]:
+    def _fit_parts(self, X: pd.DataFrame, y: np.ndarray, groups: np.ndarray) -> dict[str, object]:
         trend = QuantileRegressor(quantile=0.5, alpha=0.0, solver="highs")
         trend.fit(X[list(self.trend_columns)].to_numpy(), y)
         residual = y - trend.predict(X[list(self.trend_columns)].to_numpy())
@@ -85,10 +87,8 @@ class ShrunkExtraTrees(RegressorMixin, BaseEstimator):
             n_estimators=self.n_estimators, max_features=self.max_features,
             min_samples_leaf=self.min_samples_leaf, random_state=self.random_state, n_jobs=1,
         ).fit(X[self._chemistry(X)].to_numpy(dtype=np.float32), residual)
-        domain = X[self._domain(X)].to_numpy()
-        scaler = StandardScaler().fit(domain)
-        neighbours = NearestNeighbors(n_neighbors=1).fit(scaler.transform(domain))
-        return {"trees": trees, "trend": trend, "scaler": scaler, "neighbours": neighbours,
+        domain = NearestNeighbourDomain.fit(X[self._domain(X)].to_numpy(), groups)
+        return {"trees": trees, "trend": trend, "domain": domain,
                 "trend_sd": float(np.std(residual))}
 
     def _predict_parts(
@@ -98,22 +98,22 @@ class ShrunkExtraTrees(RegressorMixin, BaseEstimator):
         values = X[self._chemistry(X)].to_numpy(dtype=np.float32)
         per_tree = np.stack([tree.predict(values) for tree in parts["trees"].estimators_])
         trend = parts["trend"].predict(X[list(self.trend_columns)].to_numpy())
-        scaled = parts["scaler"].transform(X[self._domain(X)].to_numpy())
-        distance = parts["neighbours"].kneighbors(scaled)[0][:, 0]
+        distance = parts["domain"].distance(X[self._domain(X)].to_numpy())
         return trend + per_tree.mean(axis=0), per_tree.std(axis=0), trend, distance
 
     def fit(self, X: pd.DataFrame, y: np.ndarray, groups: np.ndarray) -> ShrunkExtraTrees:
         """Fit trees and trend; calibrate ``unc_scale_`` on the residuals of an inner grouped CV."""
         y = np.asarray(y, dtype=float)
+        groups = np.asarray(groups)
         oof = np.empty((len(y), 4))
         for train, test in GroupKFold(n_splits=self.inner_splits).split(X, groups=groups):
-            parts = self._fit_parts(X.iloc[train], y[train])
+            parts = self._fit_parts(X.iloc[train], y[train], groups[train])
             oof[test] = np.column_stack(
                 self._predict_parts(parts, X.iloc[test])
             )
         trees, spread, trend, distance = oof.T
         weight = np.exp(-distance / self.length)
-        self.parts_ = self._fit_parts(X, y)
+        self.parts_ = self._fit_parts(X, y, groups)
         raw = self._raw_unc(weight, spread, self.parts_["trend_sd"])
         z = (trend + weight * (trees - trend) - y) / raw
         self.unc_scale_ = float(np.sqrt(np.mean(z**2)))
@@ -136,6 +136,11 @@ class ShrunkExtraTrees(RegressorMixin, BaseEstimator):
         weight = np.exp(-distance / self.length)
         unc = self.unc_scale_ * self._raw_unc(weight, spread, self.parts_["trend_sd"])
         return trend + weight * (trees - trend), unc, distance
+
+    @property
+    def domain_threshold_(self) -> float:
+        """In-domain bound on the domain distance (see :mod:`screening.models.domain`)."""
+        return self.parts_["domain"].threshold
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """log10 sigma for each row."""

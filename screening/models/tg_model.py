@@ -11,6 +11,10 @@ Chloride terminal anions and alkali modifiers add atoms but no network bonds, wh
 VIGLAS glasses sit below room temperature while silica sits above 1400 K. The two parameters are
 fitted by least squares on ``glass_tg_reference.csv``; the uncertainty is the root-mean-square
 leave-one-out residual on that table.
+
+The applicability domain (:class:`~screening.models.domain.NearestNeighbourDomain`) lives in the
+standardised network descriptors that set Tg (:data:`DOMAIN_LABELS`); its threshold comes from the
+leave-one-out nearest-neighbour distances of the reference glasses (each glass its own group).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from screening.models.domain import NearestNeighbourDomain
 from screening.models.network import Network, network
 
 #: Constraints of a tetrahedral former (r = 4): 2 stretching + 5 bending.
@@ -43,14 +48,35 @@ def rigidity_of(amounts: Sequence[tuple[tuple[str, float], ...] | None]) -> np.n
     return np.array([np.nan if a is None else rigidity(network(a)) for a in amounts], dtype=float)
 
 
+#: Descriptors of the Tg domain: the rigidity and the network quantities it is built from.
+DOMAIN_LABELS = (
+    "rigidity", "net_former_coordination", "net_former_field_strength", "net_bond_strength",
+    "net_bridging_frac", "net_modifier_frac",
+)
+
+
+def domain_descriptors(amounts: Sequence[tuple[tuple[str, float], ...] | None]) -> np.ndarray:
+    """:data:`DOMAIN_LABELS` of many compositions, rows x columns (None gives a NaN row)."""
+    rows = []
+    for composition in amounts:
+        if composition is None:
+            rows.append((np.nan,) * len(DOMAIN_LABELS))
+            continue
+        net = network(composition)
+        rows.append((rigidity(net), net.former_coordination, net.former_field_strength,
+                     net.bond_strength, net.bridging_frac, net.modifier_frac))
+    return np.array(rows, dtype=float).reshape(len(rows), len(DOMAIN_LABELS))
+
+
 @dataclass(frozen=True)
 class TgModel:
-    """Fitted ``Tg_K = intercept_K + slope_K * rigidity`` with its LOO residuals."""
+    """Fitted ``Tg_K = intercept_K + slope_K * rigidity`` with its LOO residuals and domain."""
 
     intercept_K: float
     slope_K: float
     loo_predicted_K: tuple[float, ...]
     unc_K: float
+    domain: NearestNeighbourDomain
 
     def predict(self, rigidity_values: np.ndarray) -> np.ndarray:
         """Tg in K for descriptor values from :func:`rigidity_of`."""
@@ -65,7 +91,7 @@ def _line(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 def fit_tg_model(
     reference: pd.DataFrame, amounts: Sequence[tuple[tuple[str, float], ...]]
 ) -> TgModel:
-    """Fit on the reference glasses (``tg_K`` column, amounts per row) with LOO residuals."""
+    """Fit on the reference glasses (``tg_K`` column, amounts per row): LOO residuals, domain."""
     x = rigidity_of(amounts)
     y = reference["tg_K"].to_numpy(dtype=float)
     loo = np.empty_like(y)
@@ -75,4 +101,5 @@ def fit_tg_model(
         loo[i] = intercept + slope * x[i]
     intercept, slope = _line(x, y)
     unc = float(np.sqrt(np.mean((loo - y) ** 2)))
-    return TgModel(intercept, slope, tuple(float(v) for v in loo), unc)
+    domain = NearestNeighbourDomain.fit(domain_descriptors(amounts), np.arange(len(y)))
+    return TgModel(intercept, slope, tuple(float(v) for v in loo), unc, domain)

@@ -3,6 +3,13 @@
 The model (:mod:`screening.models.conductivity_model`) is trained on every shipped measurement
 (OBELiX, Liverpool, the VIGLAS facts), loaded from the on-disk cache on first use and never
 refitted while scoring. A partition is featurised in bulk and predicted in one call.
+
+Applicability domain (:mod:`screening.models.domain`): ``sigma_domain_distance`` is the model's own
+distance to the nearest training composition (standardised magpie means + composition physics,
+the distance that also shrinks the trees toward the trend); ``sigma_in_domain`` compares it with
+the threshold stored in the fitted model (95th percentile of the training rows' distances to the
+nearest row of another family); ``sigma_unseen`` lists the elements and element pairs that no
+training composition contains.
 """
 
 from __future__ import annotations
@@ -18,7 +25,9 @@ from screening.models.conductivity_model import (
     design_matrix,
     fitted_model,
     tg_model,
+    training_vocabulary,
 )
+from screening.models.features import parse_amounts
 from screening.models.shrunk_trees import ShrunkExtraTrees
 from screening.models.tg_model import TgModel
 from screening.scorers.base import Scorer
@@ -31,6 +40,12 @@ class ConductivityScorer(Scorer):
     outputs: ClassVar[dict[str, str]] = {
         "sigma_log10_S_cm": "ionic conductivity at the scoring temperature, log10(S/cm)",
         "sigma_log10_unc": "1-sigma uncertainty of sigma_log10_S_cm (grouped-CV calibrated), log10",
+        "sigma_domain_distance": "distance to the nearest training composition in the model's "
+                                 "standardised chemistry descriptors, dimensionless",
+        "sigma_in_domain": "True when sigma_domain_distance <= the training-calibrated threshold "
+                           "(95th percentile of nearest-other-family distances)",
+        "sigma_unseen": "elements, and element pairs, that no training composition contains, "
+                        "comma-separated; empty when none",
     }
     citations: ClassVar[tuple[str, ...]] = (
         "OBELiX: Therrien et al., arXiv:2502.14234 (2025)",
@@ -53,18 +68,22 @@ class ConductivityScorer(Scorer):
             self.tg_model_ = tg_model()
         return self.model_, self.tg_model_
 
-    def predict(self, formulas: Sequence[str], temperature_K: float) -> pd.DataFrame:
-        """Prediction, uncertainty and domain distance (``sigma_domain_distance``) per formula."""
+    def score(self, formulas: Sequence[str], temperature_K: float) -> pd.DataFrame:
+        """log10 sigma, uncertainty and domain at ``temperature_K``; NaN/None if unparsable."""
         model, tg = self._model()
         X = design_matrix(list(formulas), np.full(len(formulas), float(temperature_K)), tg)
         valid = X.notna().all(axis=1).to_numpy()
-        out = pd.DataFrame(np.nan, index=pd.RangeIndex(len(formulas)),
-                           columns=[*self.outputs, "sigma_domain_distance"])
+        numbers = np.full((len(formulas), 3), np.nan)
         if valid.any():
-            sigma, unc, distance = model.predict_with_uncertainty(X[valid])
-            out.loc[valid, :] = np.column_stack([sigma, unc, distance])
-        return out
-
-    def score(self, formulas: Sequence[str], temperature_K: float) -> pd.DataFrame:
-        """log10 sigma and its uncertainty at ``temperature_K``; NaN for unparsable formulas."""
-        return self.predict(formulas, temperature_K).loc[:, list(self.outputs)]
+            numbers[valid] = np.column_stack(model.predict_with_uncertainty(X[valid]))
+        in_domain = pd.Series(numbers[:, 2] <= model.domain_threshold_, dtype=object)
+        in_domain[~valid] = None
+        unseen = pd.Series(training_vocabulary().unseen(parse_amounts(formulas)), dtype=object)
+        unseen[~valid] = None
+        return pd.DataFrame({
+            "sigma_log10_S_cm": numbers[:, 0],
+            "sigma_log10_unc": numbers[:, 1],
+            "sigma_domain_distance": numbers[:, 2],
+            "sigma_in_domain": in_domain,
+            "sigma_unseen": unseen,
+        }).loc[:, list(self.outputs)]

@@ -2,7 +2,10 @@
 
 The two-parameter model of :mod:`screening.models.tg_model` is refitted on first use from the
 nine reference glasses (a least-squares line, instant), so there is nothing to cache. The
-uncertainty is the root-mean-square leave-one-out residual on that table.
+uncertainty is the root-mean-square leave-one-out residual on that table. The domain distance is
+the nearest-neighbour distance to the reference glasses in the standardised network descriptors of
+:data:`~screening.models.tg_model.DOMAIN_LABELS`; in domain means at most the 95th percentile of
+the glasses' leave-one-out nearest-neighbour distances.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import pandas as pd
 
 from screening.models.conductivity_model import tg_model
 from screening.models.features import parse_amounts
-from screening.models.tg_model import TgModel, rigidity_of
+from screening.models.tg_model import TgModel, domain_descriptors, rigidity_of
 from screening.scorers.base import Scorer
 
 
@@ -27,6 +30,11 @@ class TgScorer(Scorer):
         "tg_K": "glass transition temperature, K",
         "tg_K_unc": "1-sigma uncertainty of tg_K (RMS leave-one-out residual), K",
         "viscoelastic": "True when tg_K is below the scoring temperature (supercooled liquid)",
+        "tg_domain_distance": "distance to the nearest reference glass in standardised network "
+                              "descriptors (rigidity, former CN/field strength, bond strength, "
+                              "bridging and modifier fractions), dimensionless",
+        "tg_in_domain": "True when tg_domain_distance <= the 95th percentile of the reference "
+                        "glasses' leave-one-out nearest-neighbour distances",
     }
     citations: ClassVar[tuple[str, ...]] = (
         "Zachariasen, J. Am. Chem. Soc. 54, 3841 (1932)",
@@ -42,9 +50,11 @@ class TgScorer(Scorer):
         return self.model_
 
     def score(self, formulas: Sequence[str], temperature_K: float) -> pd.DataFrame:
-        """Tg, its uncertainty and the viscoelastic flag; NaN/None for unparsable formulas."""
+        """Tg, uncertainty, viscoelastic flag and domain; NaN/None for unparsable formulas."""
         model = self._model()
-        tg_K = model.predict(rigidity_of(parse_amounts(formulas)))
+        amounts = parse_amounts(formulas)
+        tg_K = model.predict(rigidity_of(amounts))
+        distance = model.domain.distance(domain_descriptors(amounts))
         known = ~np.isnan(tg_K)
         viscoelastic = pd.Series(tg_K < float(temperature_K), dtype=object)
         viscoelastic[~known] = None
@@ -52,4 +62,6 @@ class TgScorer(Scorer):
             "tg_K": tg_K,
             "tg_K_unc": np.where(known, model.unc_K, np.nan),
             "viscoelastic": viscoelastic,
+            "tg_domain_distance": distance,
+            "tg_in_domain": model.domain.contains(distance),
         })

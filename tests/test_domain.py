@@ -1,0 +1,77 @@
+"""Applicability domain of the conductivity and Tg proxies: distance, flag, unseen chemistry."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from screening.models.domain import ElementVocabulary, cross_group_distances
+from screening.models.features import parse_amounts
+from screening.scorers.conductivity import ConductivityScorer
+from screening.scorers.tg import TgScorer
+
+ROOM_K = 298.15
+FAR = ["KTaI5.5O0.25", "CsHfI6"]
+
+
+@pytest.fixture(scope="module")
+def conductivity() -> ConductivityScorer:
+    return ConductivityScorer()
+
+
+@pytest.fixture(scope="module")
+def scores(conductivity: ConductivityScorer) -> pd.DataFrame:
+    return conductivity.score(["LiAlCl2.5O0.75", *FAR, "not a formula"], ROOM_K)
+
+
+def test_laco75_is_in_the_conductivity_domain(scores: pd.DataFrame) -> None:
+    assert scores.loc[0, "sigma_in_domain"] is True
+    assert scores.loc[0, "sigma_unseen"] == ""
+
+
+def test_far_compositions_are_out_of_domain_and_further_away(scores: pd.DataFrame) -> None:
+    far = scores.loc[1:2]
+    assert far["sigma_in_domain"].tolist() == [False, False]
+    assert (far["sigma_domain_distance"] > scores.loc[0, "sigma_domain_distance"]).all()
+
+
+def test_unseen_lists_new_elements_and_pairs(scores: pd.DataFrame) -> None:
+    assert scores.loc[1, "sigma_unseen"] == "I-K, I-Ta, K-Ta"  # every element known, no pair
+    assert scores.loc[2, "sigma_unseen"].split(", ")[0] == "Cs"  # caesium never measured
+
+
+def test_conductivity_threshold_is_positive_and_finite(conductivity: ConductivityScorer) -> None:
+    threshold = conductivity._model()[0].domain_threshold_
+    assert threshold > 0 and math.isfinite(threshold)
+
+
+def test_unparsable_formula_has_no_domain(scores: pd.DataFrame) -> None:
+    assert np.isnan(scores.loc[3, "sigma_domain_distance"])
+    assert scores.loc[3, "sigma_in_domain"] is None and scores.loc[3, "sigma_unseen"] is None
+
+
+def test_tg_domain_flags_silica_in_and_a_sulfide_argyrodite_out() -> None:
+    tg = TgScorer().score(["SiO2", "Li6PS5Cl", "???"], ROOM_K)
+    assert tg["tg_in_domain"].tolist() == [True, False, None]
+    assert tg.loc[0, "tg_domain_distance"] == pytest.approx(0.0)  # silica is a reference glass
+    threshold = TgScorer()._model().domain.threshold
+    assert 0 < threshold < tg.loc[1, "tg_domain_distance"]
+
+
+def test_score_columns_are_exactly_the_declared_outputs(scores: pd.DataFrame) -> None:
+    assert list(scores.columns) == list(ConductivityScorer.outputs)
+    assert list(TgScorer().score(["SiO2"], ROOM_K).columns) == list(TgScorer.outputs)
+
+
+def test_cross_group_distance_skips_rows_of_the_same_group() -> None:
+    points = np.array([[0.0], [0.1], [1.0], [3.0]])
+    distances = cross_group_distances(points, np.array(["a", "a", "b", "c"]))
+    np.testing.assert_allclose(distances, [1.0, 0.9, 0.9, 2.0])
+
+
+def test_vocabulary_reports_unseen_elements_before_pairs() -> None:
+    vocabulary = ElementVocabulary.of(parse_amounts(["LiCl", "NaBr"]))
+    assert vocabulary.unseen(parse_amounts(["LiBr", "KCl", "LiCl"])) == ["Br-Li", "K", ""]
