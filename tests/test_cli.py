@@ -117,3 +117,17 @@ def test_csv_row_errors_name_the_file_and_line(tmp_path: Path, monkeypatch):
 def test_unreadable_spec_file(tmp_path: Path):
     result = CliRunner().invoke(main, ["run", str(tmp_path / "absent.toml")])
     assert result.exit_code == 2 and "cannot read the spec" in result.output
+
+
+def test_predict_json_has_every_proxy_for_each_notation():
+    result = CliRunner().invoke(main, ["predict", "LiAlCl4-75%O", "(LiCl)0.5 (P2O5)0.5",
+                                       "--temperature", "30", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    keys = {"input", "formula", "sigma_log10_S_cm", "sigma_log10_unc", "tg_K", "tg_K_unc",
+            "viscoelastic", "ox_limit_V", "red_limit_V", "e_above_hull_eV_atom",
+            "decomposition", "cost_usd_kg", "hhi", "sigma_domain_distance", "sigma_in_domain",
+            "tg_domain_distance", "tg_in_domain"}
+    assert [r["formula"] for r in rows] == ["LiAlCl2.5O0.75", "Li0.5PCl0.5O2.5"]
+    assert all(keys <= set(r) for r in rows)
+    assert rows[0]["viscoelastic"] is True and rows[0]["sigma_in_domain"] is True

@@ -127,3 +127,36 @@ def test_killed_run_resumes_to_the_same_ranked_table(tmp_path: Path, sig: signal
     assert fresh.n_resumed == 0
     pd.testing.assert_frame_equal(pd.read_parquet(out / "ranked.parquet"),
                                   pd.read_parquet(tmp_path / "fresh" / "ranked.parquet"))
+
+
+JOIN_SPEC = """
+name = "join"
+partition_size = 10
+[[joins]]
+end_members = ["LiCl", "AlCl3", "Al2O3"]
+step = 0.125
+[rank]
+filters = ["charge_balanced = true"]
+"""
+
+
+def test_join_spec_runs_end_to_end_and_plots_a_ternary_map(tmp_path: Path):
+    from screening.plots import plot_run
+
+    spec = load_spec(write_spec(tmp_path, JOIN_SPEC))
+    result = run_screen(spec, tmp_path / "join", workers=1, progress=False)
+    assert result.n_candidates == 45  # C(8 + 2, 2) mixtures on the simplex
+    ranked = pd.read_parquet(tmp_path / "join" / "ranked.parquet")
+    assert {"frac_LiCl", "frac_AlCl3", "frac_Al2O3"} <= set(ranked.columns)
+    assert ranked[["frac_LiCl", "frac_AlCl3", "frac_Al2O3"]].sum(axis=1).round(9).eq(1).all()
+    written = {p.name for p in plot_run(tmp_path / "join")}
+    assert "join_LiCl-AlCl3-Al2O3.png" in written and "pareto.png" in written
+    for name in written:
+        assert (tmp_path / "join" / "plots" / name).stat().st_size > 10_000
+
+
+def test_demo_style_plots_are_written(finished_run: Path, tmp_path: Path):
+    from screening.plots import plot_run
+
+    written = sorted(p.name for p in plot_run(finished_run, tmp_path))
+    assert written == ["conductivity_vs_o.png", "pareto.png", "tg_vs_o.png"]
