@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -155,6 +156,13 @@ def run_screen(spec: RunSpec, out_dir: Path, scheduler: str | None = None,
     start = time.perf_counter()
     toolkit = load_toolkit(spec)
     candidates, n_duplicates = build_candidates(spec)
+    if progress:
+        print(f"{spec.name}: loading models (fitted and cached on first use, about 20 s)",
+              file=sys.stderr)
+    # Fit or load every model once here, before any worker starts: on a fresh machine the
+    # workers then read the on-disk model cache instead of each fitting the same model.
+    score_partition(candidates["formula"].head(1).tolist(), cloudpickle.dumps(toolkit),
+                    spec.temperature_K)
     _open_run_dir(spec, out_dir)
     ranked_path = out_dir / "ranked.parquet"
     if ranked_path.exists() and not (out_dir / store.PARTS_DIR).exists():
