@@ -16,11 +16,10 @@ import numpy as np
 from matminer.featurizers.base import BaseFeaturizer
 from pymatgen.core import Composition, Element, Species
 
+from candidates.space import ALKALIS, CHALCOGENS
 from featurizers.fast import FractionFeaturizer, featurize_via_fractions
 
-ALKALI = ("Li", "Na", "K", "Rb", "Cs")
 HALOGENS = ("F", "Cl", "Br", "I")
-CHALCOGENS = ("O", "S", "Se")
 ANION_CHARGE = {"F": 1, "Cl": 1, "Br": 1, "I": 1, "O": 2, "S": 2, "Se": 2}
 # One reference coordination for every ion keeps radii comparable across centres and anions.
 SHANNON_CN = "VI"
@@ -66,7 +65,7 @@ def _shannon_radius_A(symbol: str, charge: int) -> float:
 
 
 def _element_row(symbol: str) -> list[float]:
-    kind = {"alkali": symbol in ALKALI, "halogen": symbol in HALOGENS}
+    kind = {"alkali": symbol in ALKALIS, "halogen": symbol in HALOGENS}
     kind["chalcogen"] = symbol in CHALCOGENS
     kind["centre"] = not any(kind.values())
     charge = ANION_CHARGE.get(symbol, 0)

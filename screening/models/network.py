@@ -14,11 +14,12 @@ from functools import lru_cache
 
 from pymatgen.core.periodic_table import Element
 
+from candidates.space import ALKALIS
+
 #: Fixed anion charges; anything else is treated as a cation.
 ANION_CHARGE = {"O": 2, "S": 2, "Se": 2, "Te": 2, "F": 1, "Cl": 1, "Br": 1, "I": 1, "N": 3}
 HALOGENS = ("F", "Cl", "Br", "I")
 CHALCOGENS = ("O", "S", "Se", "Te")
-ALKALIS = ("Li", "Na", "K", "Rb", "Cs")
 #: Dietzel's classes: formers above about 1.3, intermediates 0.5-1.0, modifiers 0.1-0.4 (A^-2).
 #: Intermediates (Al, Zn, Ga ...) build the network in the halide and oxyhalide glasses screened
 #: here, so the cut sits between intermediates and modifiers.

@@ -29,13 +29,13 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
+from candidates.space import ALKALIS
 from featurizers.fractions import fraction_matrix
 from screening.scorers.base import Scorer
 from screening.thermo.entries import SOURCES, entries_in_chemsys
 from screening.thermo.formation import load_formation_model
 from screening.thermo.hull import ChemsysHull, alkali_window_V
 
-ALKALI_METALS = ("Li", "Na", "K", "Rb", "Cs")
 #: Rows per hull query: bounds the rows x facets arrays of one chemical system.
 CHUNK_ROWS = 8192
 
@@ -107,7 +107,7 @@ class StabilityScorer(Scorer):
             if hull is None:
                 continue
             columns = [matrix.elements.index(el) for el in hull.elements]
-            alkalis = [el for el in hull.elements if el in ALKALI_METALS]
+            alkalis = [el for el in hull.elements if el in ALKALIS]
             for start in range(0, len(members), CHUNK_ROWS):
                 rows = members[start : start + CHUNK_ROWS]
                 x = matrix.fractions[np.ix_(rows, columns)]
