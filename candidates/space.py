@@ -216,7 +216,7 @@ def explicit_rows(formulas: list[str], source: str) -> pd.DataFrame:
         alk = [s for s in pairs if s in ALKALIS]
         hal = [s for s in pairs if s in HALOGENS]
         chal = [s for s in pairs if s in CHALCOGENS]
-        metals = [s for s in pairs if s not in (*alk, *hal, *chal)]
+        metals = [s for s in pairs if s not in ANIONS_AND_ALKALIS]
         per_m = sum(pairs[m] for m in metals) or np.nan
         rows.append((
             formula, source, "".join(alk) or None, "".join(metals) or None,

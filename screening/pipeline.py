@@ -156,38 +156,36 @@ def run_screen(spec: RunSpec, out_dir: Path, scheduler: str | None = None,
     start = time.perf_counter()
     toolkit = load_toolkit(spec)
     candidates, n_duplicates = build_candidates(spec)
-    if progress:
-        print(f"{spec.name}: loading models (fitted and cached on first use, about 20 s)",
-              file=sys.stderr)
-    # Fit or load every model once here, before any worker starts: on a fresh machine the
-    # workers then read the on-disk model cache instead of each fitting the same model.
-    score_partition(candidates["formula"].head(1).tolist(), cloudpickle.dumps(toolkit),
-                    spec.temperature_K)
     _open_run_dir(spec, out_dir)
+    n_parts = -(-len(candidates) // spec.partition_size)
     ranked_path = out_dir / "ranked.parquet"
     if ranked_path.exists() and not (out_dir / store.PARTS_DIR).exists():
-        n_ranked = pq.read_metadata(ranked_path).num_rows
-        n_parts = -(-len(candidates) // spec.partition_size)
-        return RunResult(out_dir, len(candidates), n_ranked, n_parts, n_parts,
-                         time.perf_counter() - start, n_duplicates)
+        return RunResult(out_dir, len(candidates), pq.read_metadata(ranked_path).num_rows,
+                         n_parts, n_parts, time.perf_counter() - start, n_duplicates)
     if not (out_dir / "candidates.parquet").exists():
         store.write_parquet(candidates, out_dir / "candidates.parquet")
-    size = spec.partition_size
-    n_parts = -(-len(candidates) // size)
     todo = [i for i in range(n_parts) if not _part_paths(out_dir, i)[1].exists()]
     if todo:
-        _compute_parts(candidates["formula"].tolist(), todo, size, toolkit, spec, out_dir,
-                       scheduler, workers, progress)
+        blob = cloudpickle.dumps(toolkit)
+        if progress:
+            print(f"{spec.name}: loading models (fitted and cached on first use, about 20 s)",
+                  file=sys.stderr)
+        # Fit or load every model once here, before any worker starts: on a fresh machine the
+        # workers then read the on-disk model cache instead of each fitting the same model.
+        score_partition(candidates["formula"].head(1).tolist(), blob, spec.temperature_K)
+        _compute_parts(candidates["formula"].tolist(), todo, blob, spec, out_dir, scheduler,
+                       workers, progress)
     n_ranked = _finish(spec, out_dir, n_parts)
     return RunResult(out_dir, len(candidates), n_ranked, n_parts, n_parts - len(todo),
                      time.perf_counter() - start, n_duplicates)
 
 
-def _compute_parts(formulas: list[str], todo: list[int], size: int, toolkit: Toolkit,
-                   spec: RunSpec, out_dir: Path, scheduler: str | None, workers: int | None,
+def _compute_parts(formulas: list[str], todo: list[int], toolkit_blob: bytes, spec: RunSpec,
+                   out_dir: Path, scheduler: str | None, workers: int | None,
                    progress: bool) -> None:
+    size = spec.partition_size
     with dask_client(scheduler, workers) as client:
-        [shipped] = client.scatter([cloudpickle.dumps(toolkit)], broadcast=True, hash=False)
+        [shipped] = client.scatter([toolkit_blob], broadcast=True, hash=False)
         # A bounded window of tasks in flight keeps client memory flat for huge spaces.
         window = 2 * max(1, len(client.scheduler_info()["workers"]))
         queue = iter(todo)

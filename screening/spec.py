@@ -129,6 +129,12 @@ class RunSpec:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def _did_you_mean(name: str, choices: set[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``choices``, or "" when none is close."""
+    hint = difflib.get_close_matches(name, sorted(choices), n=1)
+    return f" (did you mean {hint[0]!r}?)" if hint else ""
+
+
 class _Reader:
     """Typed access to one TOML table with errors that name ``file: key``."""
 
@@ -136,8 +142,7 @@ class _Reader:
         self.path, self.table, self.prefix = path, table, prefix
         for key in table:
             if key not in allowed:
-                hint = difflib.get_close_matches(key, sorted(allowed), n=1)
-                also = f" (did you mean {hint[0]!r}?)" if hint else f"; allowed: {sorted(allowed)}"
+                also = _did_you_mean(key, allowed) or f"; allowed: {sorted(allowed)}"
                 raise self.error(key, f"unknown key{also}")
 
     def error(self, key: str, message: str) -> SpecError:
@@ -343,9 +348,8 @@ def _read_objectives(rank: _Reader, outputs: set[str]) -> tuple[Objective, ...]:
     objectives = []
     for column, settings in table.items():
         if column not in outputs:
-            hint = difflib.get_close_matches(column, sorted(outputs), n=1)
-            also = f" (did you mean {hint[0]!r}?)" if hint else ""
-            raise rank.error(f"objectives.{column}", f"no scorer produces this column{also}")
+            raise rank.error(f"objectives.{column}",
+                             f"no scorer produces this column{_did_you_mean(column, outputs)}")
         if not isinstance(settings, dict):
             raise rank.error(f"objectives.{column}", "expected a table {goal, weight, low, high}")
         obj = _Reader(rank.path, settings, f"rank.objectives.{column}.", _OBJECTIVE_KEYS)
@@ -389,9 +393,8 @@ def _read_filter(rank: _Reader, text: str, columns: set[str]) -> Filter:
         raise rank.error("filters", f"cannot read {text!r}; write e.g. 'tg_K < 298'")
     column, op, literal = match.groups()
     if column not in columns:
-        hint = difflib.get_close_matches(column, sorted(columns), n=1)
-        also = f" (did you mean {hint[0]!r}?)" if hint else ""
-        raise rank.error("filters", f"unknown column {column!r} in {text!r}{also}")
+        raise rank.error("filters", f"unknown column {column!r} in {text!r}"
+                                    f"{_did_you_mean(column, columns)}")
     value: float | str | bool
     if literal.lower() in ("true", "false"):
         value = literal.lower() == "true"
