@@ -13,7 +13,8 @@ import os
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -111,18 +112,48 @@ def score_partition(formulas: Sequence[str], toolkit_blob: bytes,
     return features, scores
 
 
-@contextmanager
-def dask_client(scheduler: str | None, workers: int | None) -> Iterator[Client]:
-    """A client on ``scheduler`` if given, else on a LocalCluster of ``workers`` processes."""
+def score_partition_to_files(formulas: Sequence[str], toolkit_blob: bytes, temperature_K: float,
+                             features_path: Path, scores_path: Path) -> int:
+    """Score one partition and write its part files from the worker; returns the row count.
+
+    Used on a LocalCluster, whose workers share the client's disk: the client then neither
+    receives the feature matrix nor writes it, which on a few cores would make it the bottleneck.
+    The scores file is written last, so its presence marks the partition done.
+    """
+    features, scores = score_partition(formulas, toolkit_blob, temperature_K)
+    store.write_parquet(features, features_path)
+    store.write_parquet(scores, scores_path)
+    return len(features)
+
+
+def start_client(scheduler: str | None, workers: int | None) -> Client:
+    """A client on ``scheduler`` if given, else on a new LocalCluster of ``workers`` processes."""
     if scheduler:
-        with Client(scheduler, timeout="20s") as client:
-            yield client
-        return
-    n_workers = workers or os.cpu_count() or 1
-    with (LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                       dashboard_address=None, silence_logs=logging.ERROR) as cluster,
-          Client(cluster) as client):
-        yield client
+        return Client(scheduler, timeout="20s", set_as_default=False)
+    cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
+                           processes=True, dashboard_address=None, silence_logs=logging.ERROR)
+    return Client(cluster, set_as_default=False)
+
+
+@contextmanager
+def background_client(scheduler: str | None, workers: int | None) -> Iterator[Future]:
+    """Start :func:`start_client` in a thread and yield a future of the client.
+
+    Starting a LocalCluster takes seconds of mostly waiting for worker processes; doing it while
+    the client enumerates candidates and loads models takes that off the serial part of a run.
+    On exit the client is closed, and the cluster too if this started it, used or not.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="viglas-cluster") as pool:
+        future = pool.submit(start_client, scheduler, workers)
+        try:
+            yield future
+        finally:
+            if future.exception() is None:
+                client = future.result()
+                cluster = None if scheduler else client.cluster
+                client.close()
+                if cluster is not None:
+                    cluster.close()
 
 
 def _versions() -> dict[str, str]:
@@ -155,74 +186,95 @@ def run_screen(spec: RunSpec, out_dir: Path, scheduler: str | None = None,
     """Run (or resume) ``spec`` into ``out_dir``; see the module docstring."""
     start = time.perf_counter()
     toolkit = load_toolkit(spec)
-    candidates, n_duplicates = build_candidates(spec)
-    _open_run_dir(spec, out_dir)
-    n_parts = -(-len(candidates) // spec.partition_size)
     ranked_path = out_dir / "ranked.parquet"
-    if ranked_path.exists() and not (out_dir / store.PARTS_DIR).exists():
-        return RunResult(out_dir, len(candidates), pq.read_metadata(ranked_path).num_rows,
-                         n_parts, n_parts, time.perf_counter() - start, n_duplicates)
-    if not (out_dir / "candidates.parquet").exists():
-        store.write_parquet(candidates, out_dir / "candidates.parquet")
-    todo = [i for i in range(n_parts) if not _part_paths(out_dir, i)[1].exists()]
-    if todo:
-        blob = cloudpickle.dumps(toolkit)
-        if progress:
-            print(f"{spec.name}: loading models (fitted and cached on first use, about 20 s)",
-                  file=sys.stderr)
-        # Fit or load every model once here, before any worker starts: on a fresh machine the
-        # workers then read the on-disk model cache instead of each fitting the same model.
-        score_partition(candidates["formula"].head(1).tolist(), blob, spec.temperature_K)
-        _compute_parts(candidates["formula"].tolist(), todo, blob, spec, out_dir, scheduler,
-                       workers, progress)
+    finished = ranked_path.exists() and not (out_dir / store.PARTS_DIR).exists()
+    with ExitStack() as stack:
+        client = None if finished else stack.enter_context(background_client(scheduler, workers))
+        candidates, n_duplicates = build_candidates(spec)
+        _open_run_dir(spec, out_dir)
+        n_parts = -(-len(candidates) // spec.partition_size)
+        if finished:
+            return RunResult(out_dir, len(candidates), pq.read_metadata(ranked_path).num_rows,
+                             n_parts, n_parts, time.perf_counter() - start, n_duplicates)
+        if not (out_dir / "candidates.parquet").exists():
+            store.write_parquet(candidates, out_dir / "candidates.parquet")
+        todo = [i for i in range(n_parts) if not _part_paths(out_dir, i)[1].exists()]
+        if todo:
+            blob = cloudpickle.dumps(toolkit)
+            if progress:
+                print(f"{spec.name}: loading models (fitted and cached on first use, about 20 s)",
+                      file=sys.stderr)
+            # Fit or load every model once here, before any worker needs one: on a fresh machine
+            # the workers then read the on-disk model cache instead of each fitting the same model.
+            score_partition(candidates["formula"].head(1).tolist(), blob, spec.temperature_K)
+            _compute_parts(candidates["formula"].tolist(), todo, blob, spec, out_dir,
+                           client.result(), scheduler is None, progress)
     n_ranked = _finish(spec, out_dir, n_parts)
     return RunResult(out_dir, len(candidates), n_ranked, n_parts, n_parts - len(todo),
                      time.perf_counter() - start, n_duplicates)
 
 
 def _compute_parts(formulas: list[str], todo: list[int], toolkit_blob: bytes, spec: RunSpec,
-                   out_dir: Path, scheduler: str | None, workers: int | None,
-                   progress: bool) -> None:
+                   out_dir: Path, client: Client, shared_disk: bool, progress: bool) -> None:
+    """Score the ``todo`` partitions on ``client``'s workers, writing each one's part files.
+
+    With ``shared_disk`` (a LocalCluster) the workers write their part files themselves; a remote
+    cluster's workers may not see this disk, so they return the frames and the client writes.
+    """
     size = spec.partition_size
-    with dask_client(scheduler, workers) as client:
-        [shipped] = client.scatter([toolkit_blob], broadcast=True, hash=False)
-        # A bounded window of tasks in flight keeps client memory flat for huge spaces.
-        window = 2 * max(1, len(client.scheduler_info()["workers"]))
-        queue = iter(todo)
-        futures = as_completed()
-        index_of = {}
+    [shipped] = client.scatter([toolkit_blob], broadcast=True, hash=False)
+    # A bounded window of tasks in flight keeps client memory flat for huge spaces.
+    window = 2 * max(1, len(client.scheduler_info()["workers"]))
+    queue = iter(todo)
+    futures = as_completed(loop=client.loop)
+    index_of = {}
 
-        def submit_next() -> None:
-            index = next(queue, None)
-            if index is not None:
-                chunk = formulas[index * size:(index + 1) * size]
-                future = client.submit(score_partition, chunk, shipped, spec.temperature_K,
-                                       key=f"viglas-{spec.content_hash}-{index}")
-                index_of[future.key] = index
-                futures.add(future)
+    def submit_next() -> None:
+        index = next(queue, None)
+        if index is None:
+            return
+        chunk = formulas[index * size:(index + 1) * size]
+        key = f"viglas-{spec.content_hash}-{index}"
+        if shared_disk:
+            future = client.submit(score_partition_to_files, chunk, shipped, spec.temperature_K,
+                                   *_part_paths(out_dir, index), key=key)
+        else:
+            future = client.submit(score_partition, chunk, shipped, spec.temperature_K, key=key)
+        index_of[future.key] = index
+        futures.add(future)
 
-        for _ in range(window):
-            submit_next()
-        with tqdm(total=len(todo), desc=f"{spec.name}: partitions", unit="part",
-                  disable=not progress) as bar:
-            for future in futures:
-                features, scores = future.result()
-                features_path, scores_path = _part_paths(out_dir, index_of.pop(future.key))
+    for _ in range(window):
+        submit_next()
+    with tqdm(total=len(todo), desc=f"{spec.name}: partitions", unit="part",
+              disable=not progress) as bar:
+        for future in futures:
+            result = future.result()
+            if not shared_disk:
+                features, scores = result
+                features_path, scores_path = _part_paths(out_dir, index_of[future.key])
                 store.write_parquet(features, features_path)
                 store.write_parquet(scores, scores_path)
-                future.release()
-                bar.update()
-                submit_next()
+            del index_of[future.key]
+            future.release()
+            bar.update()
+            submit_next()
 
 
 def _finish(spec: RunSpec, out_dir: Path, n_parts: int) -> int:
+    """Concatenate the part files, rank, and drop the parts; returns the ranked row count."""
     parts = [_part_paths(out_dir, i) for i in range(n_parts)]
-    store.concat_parquet([f for f, _ in parts], out_dir / "features.parquet")
-    store.concat_parquet([s for _, s in parts], out_dir / "scores.parquet")
-    table = pd.read_parquet(out_dir / "candidates.parquet").merge(
-        pd.read_parquet(out_dir / "scores.parquet"), on="formula", how="left", validate="1:1")
-    ranked = ranking.rank(table, spec.objectives, spec.filters, spec.pareto,
-                          spec.confidence)
-    store.write_parquet(ranked, out_dir / "ranked.parquet")
+    # The feature table is the big one and nothing below needs it: write it in a second thread
+    # (pyarrow releases the GIL) while the scores are ranked.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="viglas-features") as pool:
+        features_done = pool.submit(store.concat_parquet, [f for f, _ in parts],
+                                    out_dir / "features.parquet")
+        store.concat_parquet([s for _, s in parts], out_dir / "scores.parquet")
+        table = pd.read_parquet(out_dir / "candidates.parquet").merge(
+            pd.read_parquet(out_dir / "scores.parquet"), on="formula", how="left",
+            validate="1:1")
+        ranked = ranking.rank(table, spec.objectives, spec.filters, spec.pareto,
+                              spec.confidence)
+        store.write_parquet(ranked, out_dir / "ranked.parquet")
+        features_done.result()
     store.remove_parts(out_dir)
     return len(ranked)
