@@ -113,16 +113,14 @@ def score_partition(formulas: Sequence[str], toolkit_blob: bytes,
 
 
 def score_partition_to_files(formulas: Sequence[str], toolkit_blob: bytes, temperature_K: float,
-                             features_path: Path, scores_path: Path) -> int:
+                             out_dir: Path, index: int) -> int:
     """Score one partition and write its part files from the worker; returns the row count.
 
     Used on a LocalCluster, whose workers share the client's disk: the client then neither
     receives the feature matrix nor writes it, which on a few cores would make it the bottleneck.
-    The scores file is written last, so its presence marks the partition done.
     """
     features, scores = score_partition(formulas, toolkit_blob, temperature_K)
-    store.write_parquet(features, features_path)
-    store.write_parquet(scores, scores_path)
+    _write_part(features, scores, out_dir, index)
     return len(features)
 
 
@@ -181,6 +179,13 @@ def _part_paths(out_dir: Path, index: int) -> tuple[Path, Path]:
     return parts / f"features-{index:06d}.parquet", parts / f"scores-{index:06d}.parquet"
 
 
+def _write_part(features: pd.DataFrame, scores: pd.DataFrame, out_dir: Path, index: int) -> None:
+    # Scores last: their file marks the partition done for a resumed run.
+    features_path, scores_path = _part_paths(out_dir, index)
+    store.write_parquet(features, features_path)
+    store.write_parquet(scores, scores_path)
+
+
 def run_screen(spec: RunSpec, out_dir: Path, scheduler: str | None = None,
                workers: int | None = None, progress: bool = True) -> RunResult:
     """Run (or resume) ``spec`` into ``out_dir``; see the module docstring."""
@@ -237,7 +242,7 @@ def _compute_parts(formulas: list[str], todo: list[int], toolkit_blob: bytes, sp
         key = f"viglas-{spec.content_hash}-{index}"
         if shared_disk:
             future = client.submit(score_partition_to_files, chunk, shipped, spec.temperature_K,
-                                   *_part_paths(out_dir, index), key=key)
+                                   out_dir, index, key=key)
         else:
             future = client.submit(score_partition, chunk, shipped, spec.temperature_K, key=key)
         index_of[future.key] = index
@@ -249,12 +254,9 @@ def _compute_parts(formulas: list[str], todo: list[int], toolkit_blob: bytes, sp
               disable=not progress) as bar:
         for future in futures:
             result = future.result()
+            index = index_of.pop(future.key)
             if not shared_disk:
-                features, scores = result
-                features_path, scores_path = _part_paths(out_dir, index_of[future.key])
-                store.write_parquet(features, features_path)
-                store.write_parquet(scores, scores_path)
-            del index_of[future.key]
+                _write_part(*result, out_dir, index)
             future.release()
             bar.update()
             submit_next()
