@@ -33,6 +33,8 @@ CANDIDATE_COLUMNS = (
     "formula", "source", "alkali", "metal", "halogen", "chalcogen", "a_per_m", "o_per_m",
     "s_per_m", "x_per_m", "valence", "metal2_frac", "halogen2_frac", "charge_balanced",
 )
+#: The element slots of a grid formula, each a column of the class table.
+_SLOTS = ("alkali", "metal_1", "metal_2", "halogen_1", "halogen_2", "chalcogen")
 
 
 class SpaceError(ValueError):
@@ -138,18 +140,29 @@ def _classes(space: CompositionSpace) -> pd.DataFrame:
     return classes
 
 
-def _formulas(symbols: list[pd.Series], amounts: list[pd.Series]) -> pd.Series:
-    """Plain formula strings, slots ordered by electronegativity as pymatgen orders them."""
-    slot_x = np.column_stack([s.map(_electronegativity).to_numpy(float) for s in symbols])
-    order = np.argsort(slot_x, axis=1, kind="stable")
-    texts = []
-    for symbol, amount in zip(symbols, amounts, strict=True):
-        uniques = pd.unique(amount)
-        written = amount.map(dict(zip(uniques, map(format_amount, uniques), strict=True)))
-        texts.append(np.where((amount > 1e-9) & symbol.notna(), symbol.fillna("") + written, ""))
-    slots = np.column_stack(texts)
-    ordered = np.take_along_axis(slots, order, axis=1)
-    return pd.Series(["".join(row) for row in ordered.tolist()], dtype=object)
+def _formulas(classes: pd.DataFrame, class_index: np.ndarray,
+              amounts: list[np.ndarray]) -> np.ndarray:
+    """Plain formula strings of grid rows, slots ordered by electronegativity as pymatgen does.
+
+    Row i is of class ``class_index[i]`` and holds ``amounts[k][i]`` of the element in slot
+    ``_SLOTS[k]``; a slot without an element or with a zero amount is not written. The slot order
+    depends only on the class, so it is sorted per class (empty slots last), and a slot's text is
+    looked up in a small table of its distinct symbol + amount texts rather than written per row.
+    """
+    enegs = np.column_stack([classes[slot].map(_electronegativity).to_numpy(float)
+                             for slot in _SLOTS])
+    order = np.argsort(enegs, axis=1, kind="stable")[class_index]
+    texts, codes = [""], []  # code 0 is the empty slot
+    for slot, amount in zip(_SLOTS, amounts, strict=True):
+        symbol_codes, symbols = pd.factorize(classes[slot])
+        amount_codes, uniques = pd.factorize(amount)
+        row_symbols = symbol_codes[class_index]
+        present = (row_symbols >= 0) & (amount > 1e-9)
+        codes.append(np.where(present, len(texts) + row_symbols * len(uniques) + amount_codes, 0))
+        amount_texts = [format_amount(value) for value in uniques]
+        texts += [symbol + text for symbol in symbols for text in amount_texts]
+    ordered = np.take_along_axis(np.column_stack(codes), order, axis=1)
+    return np.add.reduce(np.array(texts, dtype=object)[ordered], axis=1)
 
 
 @cache
@@ -170,16 +183,15 @@ def enumerate_space(space: CompositionSpace) -> pd.DataFrame:
                          f"= {space.max_candidates:,}; raise it or shrink the grid")
     amounts = pd.DataFrame(list(itertools.product(space.a_per_m, space.chalcogen_per_m)),
                            columns=["a_per_m", "x"], dtype=float)
-    grid = _classes(space).merge(amounts, how="cross")
+    classes = _classes(space)
+    grid = classes.reset_index(names="class").merge(amounts, how="cross")
     grid["x_per_m"] = grid["a_per_m"] + grid["valence"] - 2 * grid["x"]
-    grid = grid.loc[grid["x_per_m"] > 1e-9].reset_index(drop=True)
+    grid = _take_rows(grid, grid["x_per_m"].to_numpy() > 1e-9)
     m2, h2 = grid["metal2_frac"], grid["halogen2_frac"]
-    grid["formula"] = _formulas(
-        [grid["alkali"], grid["metal_1"], grid["metal_2"], grid["halogen_1"], grid["halogen_2"],
-         grid["chalcogen"]],
-        [grid["a_per_m"], 1 - m2, m2, grid["x_per_m"] * (1 - h2), grid["x_per_m"] * h2,
-         grid["x"]],
-    )
+    slot_amounts = [grid["a_per_m"], 1 - m2, m2, grid["x_per_m"] * (1 - h2),
+                    grid["x_per_m"] * h2, grid["x"]]
+    grid["formula"] = _formulas(classes, grid["class"].to_numpy(),
+                                [amount.to_numpy(float) for amount in slot_amounts])
     grid["source"] = "grid"
     grid["charge_balanced"] = True
     grid["o_per_m"] = np.where(grid["chalcogen"] == "O", grid["x"], 0.0)
@@ -200,7 +212,20 @@ def dedupe(frame: pd.DataFrame) -> pd.DataFrame:
     keys = frame["formula"].copy()
     listed = frame["source"] != "grid"
     keys[listed] = frame.loc[listed, "formula"].map(_dedupe_key)
-    return frame.loc[~keys.duplicated().to_numpy()].reset_index(drop=True)
+    return _take_rows(frame, ~keys.duplicated().to_numpy())
+
+
+def _take_rows(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+    """The rows of ``frame`` where ``keep`` is True, on a fresh RangeIndex.
+
+    A million-row candidate table is copied once here, not once more by ``reset_index``, and not
+    at all when every row is kept.
+    """
+    if keep.all():
+        return frame.set_axis(pd.RangeIndex(len(frame)), copy=False)
+    kept = frame.loc[keep]
+    kept.index = pd.RangeIndex(len(kept))
+    return kept
 
 
 def explicit_rows(formulas: list[str], source: str) -> pd.DataFrame:

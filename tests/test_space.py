@@ -48,6 +48,26 @@ def test_vigas_composition_is_written_as_in_the_paper():
         "Li", "Al", "Cl", 0.75, 2.5)
 
 
+def test_formulas_follow_electronegativity_and_drop_empty_slots():
+    frame = enumerate_space(small_space(
+        alkali=("Li",), halogens=("Cl",), chalcogens=("O", "S"), chalcogen_per_m=(0.0, 0.5),
+        halogen_mixes=(("Cl", "Br"),), halogen_mix_fractions=(0.25,),
+        centre_mixes=(("Al", "Ga"),)))
+    # x = 0 writes no chalcogen; S (2.58) sorts before Br (2.96), O after Cl
+    assert frame["formula"].tolist() == [
+        "LiAlCl4", "LiAlCl3O0.5", "LiAlCl4", "LiAlS0.5Cl3",
+        "LiAlBrCl3", "LiAlBr0.75Cl2.25O0.5", "LiAlBrCl3", "LiAlS0.5Br0.75Cl2.25",
+        "LiGaCl4", "LiGaCl3O0.5", "LiGaCl4", "LiGaS0.5Cl3",
+        "LiGaBrCl3", "LiGaBr0.75Cl2.25O0.5", "LiGaBrCl3", "LiGaS0.5Br0.75Cl2.25",
+        "LiAl0.5Ga0.5Cl4", "LiAl0.5Ga0.5Cl3O0.5", "LiAl0.5Ga0.5Cl4", "LiAl0.5Ga0.5S0.5Cl3",
+        "LiAl0.5Ga0.5BrCl3", "LiAl0.5Ga0.5Br0.75Cl2.25O0.5", "LiAl0.5Ga0.5BrCl3",
+        "LiAl0.5Ga0.5S0.5Br0.75Cl2.25",
+    ]
+    row = frame.iloc[-1]
+    assert (row["metal"], row["halogen"], row["s_per_m"], row["o_per_m"]) == (
+        "Al0.5Ga0.5", "Br0.25Cl0.75", 0.5, 0.0)
+
+
 def test_rows_without_halide_are_not_oxyhalides_and_are_skipped():
     frame = enumerate_space(small_space(chalcogen_per_m=(1.0, 2.0, 2.5)))
     # a + v - 2x = 1 + 3 - 2x > 0 only for x < 2
