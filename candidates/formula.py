@@ -46,7 +46,9 @@ def format_formula(amounts: Mapping[str, float] | Sequence[tuple[str, float]]) -
     return "".join(f"{el}{format_amount(n)}" for el, n in pairs if n > 10 ** -AMOUNT_DIGITS)
 
 
-@lru_cache(maxsize=1 << 20)
+# Featurizers and scorers parse the same partition one after another: the cache needs to hold a
+# partition, not a run (a worker holding every formula it saw would grow with the space).
+@lru_cache(maxsize=1 << 17)
 def parse_plain(formula: str) -> tuple[tuple[str, float], ...]:
     """Parse a plain formula (``LiAlCl2.5O0.75``) into ``((symbol, amount), ...)``.
 
