@@ -1,9 +1,10 @@
 """Run a screen: candidates -> features -> scores -> ranking, partitions executed on Dask.
 
 The candidate table is cut into fixed partitions; each partition is one Dask task that featurizes
-and scores it in bulk and returns two small DataFrames, which the client writes as part files.
-A partition whose part files exist is never recomputed, so a killed run restarted with the same
-spec resumes where it stopped and ends with the same ranked table.
+and scores it in bulk and writes two part files (features, scores). A partition whose part files
+exist is never recomputed, so a killed run restarted with the same spec resumes where it stopped
+and ends with the same ranked table. At the end the score parts are concatenated and ranked and
+the feature parts become the ``features.parquet`` dataset as they are.
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -22,7 +22,9 @@ from importlib.metadata import version
 from pathlib import Path
 
 import cloudpickle
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 from dask.distributed import Client, LocalCluster, as_completed
 from matminer.featurizers.base import BaseFeaturizer
@@ -84,9 +86,10 @@ def build_candidates(spec: RunSpec) -> tuple[pd.DataFrame, int]:
     if spec.explicit:
         frames.append(explicit_rows([formula for _, formula in spec.explicit], "explicit"))
     frames += [enumerate_join(join) for join in spec.joins]
-    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    if frame.empty:
+    if all(f.empty for f in frames):
         raise SpecError(f"{spec.source}: the space holds no valid candidate")
+    # A single frame is used as it is: concatenating would copy a million rows for nothing.
+    frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     unique = dedupe(frame)
     return unique, len(frame) - len(unique)
 
@@ -105,10 +108,11 @@ def score_partition(formulas: Sequence[str], toolkit_blob: bytes,
     plug-in classes loaded from a file by reference to a module the workers cannot import.
     """
     toolkit = _unpack(toolkit_blob)
+    formulas = list(formulas)  # scorers and featurizers are promised a plain sequence
     features = featurize_formulas(toolkit.featurizers, formulas)
-    features.insert(0, "formula", list(formulas))
+    features.insert(0, "formula", formulas)
     scores = pd.concat([s.score(formulas, temperature_K) for s in toolkit.scorers], axis=1)
-    scores.insert(0, "formula", list(formulas))
+    scores.insert(0, "formula", formulas)
     return features, scores
 
 
@@ -133,25 +137,16 @@ def start_client(scheduler: str | None, workers: int | None) -> Client:
     return Client(cluster, set_as_default=False)
 
 
-@contextmanager
-def background_client(scheduler: str | None, workers: int | None) -> Iterator[Future]:
-    """Start :func:`start_client` in a thread and yield a future of the client.
-
-    Starting a LocalCluster takes seconds of mostly waiting for worker processes; doing it while
-    the client enumerates candidates and loads models takes that off the serial part of a run.
-    On exit the client is closed, and the cluster too if this started it, used or not.
-    """
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="viglas-cluster") as pool:
-        future = pool.submit(start_client, scheduler, workers)
-        try:
-            yield future
-        finally:
-            if future.exception() is None:
-                client = future.result()
-                cluster = None if scheduler else client.cluster
-                client.close()
-                if cluster is not None:
-                    cluster.close()
+def close_client(starting: Future, own_cluster: bool) -> None:
+    """Close the client of ``starting`` (a future of :func:`start_client`), and its cluster if
+    this run started it; a client that failed to start is left alone."""
+    if starting.exception() is not None:
+        return
+    client = starting.result()
+    cluster = client.cluster if own_cluster else None
+    client.close()
+    if cluster is not None:
+        cluster.close()
 
 
 def _versions() -> dict[str, str]:
@@ -174,57 +169,71 @@ def _open_run_dir(spec: RunSpec, out_dir: Path) -> None:
     store.write_toml({**spec.resolved, "meta": meta}, spec_file)
 
 
-def _part_paths(out_dir: Path, index: int) -> tuple[Path, Path]:
-    parts = out_dir / store.PARTS_DIR
-    return parts / f"features-{index:06d}.parquet", parts / f"scores-{index:06d}.parquet"
-
-
 def _write_part(features: pd.DataFrame, scores: pd.DataFrame, out_dir: Path, index: int) -> None:
     # Scores last: their file marks the partition done for a resumed run.
-    features_path, scores_path = _part_paths(out_dir, index)
-    store.write_parquet(features, features_path)
+    features_path, scores_path = store.part_paths(out_dir, index)
+    features_path.parent.mkdir(parents=True, exist_ok=True)
+    store.write_parquet(features, features_path, use_dictionary=False)
     store.write_parquet(scores, scores_path)
+
+
+def _is_done(out_dir: Path, index: int) -> bool:
+    return all(path.exists() for path in store.part_paths(out_dir, index))
 
 
 def run_screen(spec: RunSpec, out_dir: Path, scheduler: str | None = None,
                workers: int | None = None, progress: bool = True) -> RunResult:
     """Run (or resume) ``spec`` into ``out_dir``; see the module docstring."""
     start = time.perf_counter()
+    out_dir = out_dir.resolve()  # workers may not share the client's working directory
     toolkit = load_toolkit(spec)
     ranked_path = out_dir / "ranked.parquet"
     finished = ranked_path.exists() and not (out_dir / store.PARTS_DIR).exists()
-    with ExitStack() as stack:
-        client = None if finished else stack.enter_context(background_client(scheduler, workers))
-        candidates, n_duplicates = build_candidates(spec)
-        _open_run_dir(spec, out_dir)
-        n_parts = -(-len(candidates) // spec.partition_size)
-        if finished:
-            return RunResult(out_dir, len(candidates), pq.read_metadata(ranked_path).num_rows,
-                             n_parts, n_parts, time.perf_counter() - start, n_duplicates)
-        if not (out_dir / "candidates.parquet").exists():
-            store.write_parquet(candidates, out_dir / "candidates.parquet")
-        todo = [i for i in range(n_parts) if not _part_paths(out_dir, i)[1].exists()]
-        if todo:
-            blob = cloudpickle.dumps(toolkit)
-            if progress:
-                print(f"{spec.name}: loading models (fitted and cached on first use, about 20 s)",
-                      file=sys.stderr)
-            # Fit or load every model once here, before any worker needs one: on a fresh machine
-            # the workers then read the on-disk model cache instead of each fitting the same model.
-            score_partition(candidates["formula"].head(1).tolist(), blob, spec.temperature_K)
-            _compute_parts(candidates["formula"].tolist(), todo, blob, spec, out_dir,
-                           client.result(), scheduler is None, progress)
-    n_ranked = _finish(spec, out_dir, n_parts)
+    # Starting a LocalCluster is seconds of waiting for worker processes: it runs in the
+    # background while the client enumerates, and closing it runs while the client ranks.
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="viglas") as background:
+        client = None if finished else background.submit(start_client, scheduler, workers)
+        try:
+            candidates, n_duplicates = build_candidates(spec)
+            _open_run_dir(spec, out_dir)
+            n_parts = -(-len(candidates) // spec.partition_size)
+            if finished:
+                return RunResult(out_dir, len(candidates), pq.read_metadata(ranked_path).num_rows,
+                                 n_parts, n_parts, time.perf_counter() - start, n_duplicates)
+            candidates_path = out_dir / "candidates.parquet"
+            # Nothing reads the candidate file before the end, so it is written meanwhile.
+            written = (background.submit(store.write_parquet, candidates, candidates_path)
+                       if not candidates_path.exists() else None)
+            todo = [i for i in range(n_parts) if not _is_done(out_dir, i)]
+            if todo:
+                blob = cloudpickle.dumps(toolkit)
+                if progress:
+                    print(f"{spec.name}: loading models (fitted and cached on first use, "
+                          "about 20 s)", file=sys.stderr)
+                # Fit or load every model once here, before any worker needs one: on a fresh
+                # machine the workers then read the on-disk model cache instead of each fitting
+                # the same model.
+                score_partition(candidates["formula"].head(1).tolist(), blob, spec.temperature_K)
+                _compute_parts(candidates["formula"].to_numpy(), todo, blob, spec, out_dir,
+                               client.result(), scheduler is None, progress)
+            if written is not None:
+                written.result()
+        finally:
+            if client is not None:
+                background.submit(close_client, client, scheduler is None)
+        n_ranked = _finish(spec, out_dir, candidates)
     return RunResult(out_dir, len(candidates), n_ranked, n_parts, n_parts - len(todo),
                      time.perf_counter() - start, n_duplicates)
 
 
-def _compute_parts(formulas: list[str], todo: list[int], toolkit_blob: bytes, spec: RunSpec,
+def _compute_parts(formulas: np.ndarray, todo: list[int], toolkit_blob: bytes, spec: RunSpec,
                    out_dir: Path, client: Client, shared_disk: bool, progress: bool) -> None:
     """Score the ``todo`` partitions on ``client``'s workers, writing each one's part files.
 
     With ``shared_disk`` (a LocalCluster) the workers write their part files themselves; a remote
     cluster's workers may not see this disk, so they return the frames and the client writes.
+    ``formulas`` is an array, not a list: Dask walks a list argument element by element looking
+    for nested tasks, which for a million formulas is a second of the client's time.
     """
     size = spec.partition_size
     [shipped] = client.scatter([toolkit_blob], broadcast=True, hash=False)
@@ -262,21 +271,20 @@ def _compute_parts(formulas: list[str], todo: list[int], toolkit_blob: bytes, sp
             submit_next()
 
 
-def _finish(spec: RunSpec, out_dir: Path, n_parts: int) -> int:
-    """Concatenate the part files, rank, and drop the parts; returns the ranked row count."""
-    parts = [_part_paths(out_dir, i) for i in range(n_parts)]
-    # The feature table is the big one and nothing below needs it: write it in a second thread
-    # (pyarrow releases the GIL) while the scores are ranked.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="viglas-features") as pool:
-        features_done = pool.submit(store.concat_parquet, [f for f, _ in parts],
-                                    out_dir / "features.parquet")
-        store.concat_parquet([s for _, s in parts], out_dir / "scores.parquet")
-        table = pd.read_parquet(out_dir / "candidates.parquet").merge(
-            pd.read_parquet(out_dir / "scores.parquet"), on="formula", how="left",
-            validate="1:1")
-        ranked = ranking.rank(table, spec.objectives, spec.filters, spec.pareto,
-                              spec.confidence)
-        store.write_parquet(ranked, out_dir / "ranked.parquet")
-        features_done.result()
+def _finish(spec: RunSpec, out_dir: Path, candidates: pd.DataFrame) -> int:
+    """Concatenate the score parts, rank, publish the features and drop the parts; returns the
+    ranked row count. Partition i holds candidate rows i * size to (i + 1) * size, so the scores
+    line up with ``candidates`` row for row and need no join."""
+    n_parts = -(-len(candidates) // spec.partition_size)
+    scores = store.concat_parquet([store.part_paths(out_dir, i)[1] for i in range(n_parts)],
+                                  out_dir / "scores.parquet")
+    formulas = pa.chunked_array([pa.array(candidates["formula"].to_numpy(), pa.string())])
+    if not scores.column("formula").equals(formulas):
+        raise RunError(f"the partitions in {out_dir / store.PARTS_DIR} do not match the "
+                       f"candidates of {spec.source}; delete {out_dir} and run again")
+    table = pd.concat([candidates, scores.drop_columns("formula").to_pandas()], axis=1)
+    ranked = ranking.rank(table, spec.objectives, spec.filters, spec.pareto, spec.confidence)
+    store.write_parquet(ranked, out_dir / "ranked.parquet")
+    store.publish_features(out_dir)
     store.remove_parts(out_dir)
     return len(ranked)

@@ -1,8 +1,8 @@
 """Query a run's Parquet tables with SQL through DuckDB (read-only: SELECT statements only).
 
 Each table of the run (``candidates``, ``features``, ``scores``, ``ranked``) is a DuckDB view
-over its Parquet file, so ``SELECT ... FROM ranked JOIN features USING (formula)`` works and
-nothing is copied or modified.
+over its Parquet file (for ``features``, its dataset of part files), so
+``SELECT ... FROM ranked JOIN features USING (formula)`` works and nothing is copied or modified.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from screening.store import RESULT_TABLES
+from screening.store import RESULT_TABLES, parquet_glob
 
 #: Columns ``viglas query`` shows unless told otherwise.
 SUMMARY_COLUMNS = ("rank", "formula", "alkali", "metal", "halogen", "o_per_m",
@@ -32,7 +32,7 @@ def connect(run_dir: Path) -> duckdb.DuckDBPyConnection:
     for table in RESULT_TABLES:
         path = (run_dir / f"{table}.parquet").resolve()
         if path.exists():
-            escaped = str(path).replace("'", "''")
+            escaped = parquet_glob(path).replace("'", "''")
             con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{escaped}')")
     return con
 

@@ -4,14 +4,17 @@ Layout of ``results/<run-name>/``::
 
     spec.toml            resolved spec, package versions, content hash (written first)
     candidates.parquet   enumerated compositions with their generation parameters
-    features.parquet     formula + one column per feature
+    features.parquet/    formula + one column per feature: a Parquet dataset, one
+                         part-NNNNNN.parquet per partition in candidate order
     scores.parquet       formula + one column per scorer output
     ranked.parquet       candidates that pass the filters, scored and ranked, best first
     .parts/              per-partition results of an unfinished run (removed when it completes)
 
 Every file appears under its final name only once complete (write to a temporary name in the
 same directory, then ``os.replace``), so a reader never sees half a file and a killed run leaves
-only whole partitions behind.
+only whole partitions behind. The feature table stays a dataset because it is by far the
+largest (a million rows is over a gigabyte): concatenating it would be a serial copy at the end
+of every run, while pandas, DuckDB, Polars and Spark all read a directory of parts as one table.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import tomli_w
 
 RESULT_TABLES = ("candidates", "features", "scores", "ranked")
 PARTS_DIR = ".parts"
+FEATURES_PARTS = "features"
 _TMP_MARK = ".tmp-"
 
 
@@ -41,10 +45,15 @@ def _tmp_path(path: Path) -> Path:
     return path.with_name(f".{path.name}{_TMP_MARK}{os.getpid()}")
 
 
-def write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    """Write ``frame`` to ``path`` atomically (no index)."""
+def write_parquet(frame: pd.DataFrame, path: Path, use_dictionary: bool = True) -> None:
+    """Write ``frame`` to ``path`` atomically (no index).
+
+    ``use_dictionary=False`` suits tables of distinct floats (features): dictionary encoding them
+    costs a third of the write time and saves little space.
+    """
     tmp = _tmp_path(path)
-    frame.to_parquet(tmp, index=False)
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp,
+                   use_dictionary=use_dictionary)
     os.replace(tmp, path)
 
 
@@ -60,19 +69,38 @@ def read_toml(path: Path) -> dict[str, Any]:
     return tomllib.loads(path.read_text())
 
 
-def concat_parquet(parts: Sequence[Path], path: Path) -> None:
-    """Stream ``parts`` (same columns) into one Parquet file at ``path``, atomically.
+def part_paths(run_dir: Path, index: int) -> tuple[Path, Path]:
+    """The feature and score part files of partition ``index`` of an unfinished run."""
+    parts = run_dir / PARTS_DIR
+    return (parts / FEATURES_PARTS / f"part-{index:06d}.parquet",
+            parts / f"scores-{index:06d}.parquet")
 
-    One part at a time is held in memory, so memory stays flat however many parts there are.
-    Column types are unified across parts (a column that is all-null in one part is promoted).
-    """
-    schema = pa.unify_schemas([pq.read_schema(p) for p in parts], promote_options="permissive")
-    schema = schema.remove_metadata()
+
+def concat_parquet(parts: Sequence[Path], path: Path) -> pa.Table:
+    """Concatenate ``parts`` (same columns) into one Parquet file at ``path``, atomically, and
+    return the table. Column types are unified across parts (a column that is all-null in one
+    part is promoted)."""
+    table = pa.concat_tables([pq.read_table(p) for p in parts], promote_options="permissive")
+    table = table.replace_schema_metadata(None)
     tmp = _tmp_path(path)
-    with pq.ParquetWriter(tmp, schema) as writer:
-        for part in parts:
-            writer.write_table(pq.read_table(part).select(schema.names).cast(schema))
+    pq.write_table(table, tmp)
     os.replace(tmp, path)
+    return table
+
+
+def publish_features(run_dir: Path) -> None:
+    """Move the finished run's feature parts to ``features.parquet/`` in one rename.
+
+    Idempotent: a run killed after the rename finds the dataset in place and does nothing.
+    """
+    parts = run_dir / PARTS_DIR / FEATURES_PARTS
+    if parts.is_dir():
+        os.replace(parts, run_dir / "features.parquet")
+
+
+def parquet_glob(path: Path) -> str:
+    """What DuckDB's ``read_parquet`` needs to read ``path``: the file, or a dataset's parts."""
+    return str(path / "*.parquet") if path.is_dir() else str(path)
 
 
 def remove_stale_temporaries(run_dir: Path) -> int:

@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def test_run_writes_every_table_with_the_promised_columns(finished_run: Path):
-    for table in ("candidates", "features", "scores", "ranked"):
+    for table in ("candidates", "scores", "ranked"):
         assert (finished_run / f"{table}.parquet").is_file()
     assert (finished_run / "spec.toml").is_file()
     assert not (finished_run / ".parts").exists()
@@ -37,6 +37,17 @@ def test_run_writes_every_table_with_the_promised_columns(finished_run: Path):
     assert (ranked["ox_limit_V"] >= 1.0).all()
     features = pd.read_parquet(finished_run / "features.parquet")
     assert len(features) == 17 and "MagpieData mean Number" in features.columns
+
+
+def test_features_are_a_dataset_of_one_part_per_partition_in_candidate_order(
+        finished_run: Path):
+    parts = sorted(p.name for p in (finished_run / "features.parquet").iterdir())
+    assert parts == [f"part-{i:06d}.parquet" for i in range(5)]  # 17 rows, 4 per partition
+    features = pd.read_parquet(finished_run / "features.parquet")
+    candidates = pd.read_parquet(finished_run / "candidates.parquet")
+    assert features["formula"].tolist() == candidates["formula"].tolist()
+    laco = features.set_index("formula").loc["LiAlCl2.5O0.75"]
+    assert laco["MagpieData mean Number"] == pytest.approx((3 + 13 + 2.5 * 17 + 0.75 * 8) / 5.25)
 
 
 def test_scores_come_from_the_composition(finished_run: Path):
