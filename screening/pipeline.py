@@ -10,6 +10,7 @@ the feature parts become the ``features.parquet`` dataset as they are.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import sys
 import time
@@ -22,11 +23,13 @@ from importlib.metadata import version
 from pathlib import Path
 
 import cloudpickle
+import dask
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from dask.distributed import Client, LocalCluster, as_completed
+from distributed.utils import get_mp_context
 from matminer.featurizers.base import BaseFeaturizer
 from tqdm.auto import tqdm
 
@@ -132,9 +135,25 @@ def start_client(scheduler: str | None, workers: int | None) -> Client:
     """A client on ``scheduler`` if given, else on a new LocalCluster of ``workers`` processes."""
     if scheduler:
         return Client(scheduler, timeout="20s", set_as_default=False)
-    cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                           processes=True, dashboard_address=None, silence_logs=logging.ERROR)
-    return Client(cluster, set_as_default=False)
+    return Client(_local_cluster(workers or os.cpu_count() or 1), set_as_default=False)
+
+
+def _local_cluster(n_workers: int) -> LocalCluster:
+    """A LocalCluster of single-threaded worker processes forked from one server process.
+
+    Spawned workers each import pymatgen, matminer and scikit-learn afresh (2 s apiece, competing
+    on a small machine with the client's enumeration); a forkserver imports them once. A forked
+    worker would see the environment the server started with, so it is given the client's
+    current one, except the variables Dask pins per worker (thread counts, malloc settings).
+    """
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    with dask.config.set({"distributed.worker.multiprocessing-method": method}):
+        if method == "forkserver":
+            get_mp_context().set_forkserver_preload(["distributed", "screening.pipeline"])
+        pinned = dask.config.get("distributed.nanny.pre-spawn-environ")
+        env = {name: value for name, value in os.environ.items() if name not in pinned}
+        return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                            dashboard_address=None, silence_logs=logging.ERROR, env=env)
 
 
 def close_client(starting: Future, own_cluster: bool) -> None:
