@@ -207,7 +207,7 @@ def run_screen(spec: RunSpec, out_dir: Path, scheduler: str | None = None,
     out_dir = out_dir.resolve()  # workers may not share the client's working directory
     toolkit = load_toolkit(spec)
     ranked_path = out_dir / "ranked.parquet"
-    finished = ranked_path.exists() and not (out_dir / store.PARTS_DIR).exists()
+    finished = ranked_path.exists() and (out_dir / "features.parquet").exists()
     # Starting a LocalCluster is seconds of waiting for worker processes: it runs in the
     # background while the client enumerates, and closing it runs while the client ranks.
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="viglas") as background:
@@ -217,6 +217,7 @@ def run_screen(spec: RunSpec, out_dir: Path, scheduler: str | None = None,
             _open_run_dir(spec, out_dir)
             n_parts = -(-len(candidates) // spec.partition_size)
             if finished:
+                store.remove_parts(out_dir)  # left behind if a run was killed while cleaning up
                 return RunResult(out_dir, len(candidates), pq.read_metadata(ranked_path).num_rows,
                                  n_parts, n_parts, time.perf_counter() - start, n_duplicates)
             candidates_path = out_dir / "candidates.parquet"

@@ -89,13 +89,15 @@ def concat_parquet(parts: Sequence[Path], path: Path) -> pa.Table:
 
 
 def publish_features(run_dir: Path) -> None:
-    """Move the finished run's feature parts to ``features.parquet/`` in one rename.
-
-    Idempotent: a run killed after the rename finds the dataset in place and does nothing.
-    """
-    parts = run_dir / PARTS_DIR / FEATURES_PARTS
-    if parts.is_dir():
-        os.replace(parts, run_dir / "features.parquet")
+    """Move the run's feature parts to ``features.parquet/`` in one rename, the last step of a run
+    (so a run whose ``features.parquet`` and ``ranked.parquet`` exist is complete). A stale table
+    left by an earlier, recomputed run is replaced."""
+    target = run_dir / "features.parquet"
+    if target.is_dir():
+        shutil.rmtree(target)
+    elif target.exists():
+        target.unlink()
+    os.replace(run_dir / PARTS_DIR / FEATURES_PARTS, target)
 
 
 def parquet_glob(path: Path) -> str:

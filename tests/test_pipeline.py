@@ -140,6 +140,29 @@ def test_killed_run_resumes_to_the_same_ranked_table(tmp_path: Path, sig: signal
                                   pd.read_parquet(tmp_path / "fresh" / "ranked.parquet"))
 
 
+@pytest.mark.parametrize("step", ["publish_features", "remove_parts"])
+def test_run_killed_while_finishing_resumes_to_the_same_tables(
+        finished_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, step: str):
+    from screening import store
+
+    def killed(run_dir: Path) -> None:
+        raise KeyboardInterrupt(f"killed at {step}")
+
+    spec = load_spec(write_spec(tmp_path))
+    out = tmp_path / "finishing"
+    with monkeypatch.context() as patch:
+        patch.setattr(store, step, killed)
+        with pytest.raises(KeyboardInterrupt):
+            run_screen(spec, out, workers=1, progress=False)
+    assert (out / ".parts").is_dir()
+    resumed = run_screen(spec, out, workers=1, progress=False)
+    assert resumed.n_resumed == resumed.n_partitions == 5  # nothing recomputed
+    assert not (out / ".parts").exists()
+    for table in ("ranked", "features"):
+        pd.testing.assert_frame_equal(pd.read_parquet(out / f"{table}.parquet"),
+                                      pd.read_parquet(finished_run / f"{table}.parquet"))
+
+
 JOIN_SPEC = """
 name = "join"
 partition_size = 10
