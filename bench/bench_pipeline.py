@@ -1,25 +1,34 @@
-"""Benchmark whole screening runs: throughput, peak memory and Dask scaling on this machine.
+"""Benchmark whole screening runs: throughput, peak memory, Dask scaling and the matminer path.
 
-    python bench/bench_pipeline.py --spec runs/wide.toml              # every proxy, end to end
-    python bench/bench_pipeline.py --tier composition --n 1000000     # enumerate + featurize + cost
-    python bench/bench_pipeline.py --tier composition --n 200000 --scaling   # 1 worker vs 2
+    python bench/bench_pipeline.py --spec runs/wide.toml --workers 2  # every proxy, once
+    python bench/bench_pipeline.py --tier composition --n 1000000     # enumerate, featurize, cost
+    python bench/bench_pipeline.py --tier composition --n 1000000 --scaling --repeat 3
 
-Prints candidates per second and the peak resident memory of the whole process tree (client,
-scheduler and workers, sampled every 0.2 s). Results go to a temporary directory.
+Each run goes end to end (enumeration, cluster start, featurizing, scoring, ranking, writing) into
+a temporary directory. Prints candidates per second and the peak resident memory of the whole
+process tree (client, scheduler and workers, sampled every 0.2 s). ``--scaling`` alternates runs
+on 1 and 2 workers (1, 2, then 2, 1, ...) so drift on a shared machine hits both alike, and
+reports the ratio of the median times. Last, the spec's featurizers run through matminer's own
+per-composition path (``featurize_many`` on pymatgen Compositions, construction included) on a
+sample of the run's candidates, for the candidates-per-second ratio against the whole pipeline.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import shutil
+import statistics
 import tempfile
 import threading
 import time
 from pathlib import Path
 
+import pandas as pd
 import psutil
+from pymatgen.core import Composition
 
-from screening.pipeline import run_screen
+from screening.pipeline import load_toolkit, run_screen
 from screening.spec import load_spec
 
 COMPOSITION_TIER = """
@@ -86,7 +95,7 @@ def composition_spec(n: int, directory: Path) -> Path:
 
 
 def timed_run(spec_path: Path, out: Path, workers: int | None) -> tuple[int, float, float]:
-    """Run once; returns (candidates, seconds, peak RSS in GB)."""
+    """Run once into ``out``; returns (candidates, seconds, peak RSS in GB)."""
     spec = load_spec(spec_path)
     with PeakRss() as rss:
         start = time.perf_counter()
@@ -95,20 +104,64 @@ def timed_run(spec_path: Path, out: Path, workers: int | None) -> tuple[int, flo
     return result.n_candidates, seconds, rss.peak_bytes / 1e9
 
 
+def matminer_rate(spec_path: Path, formulas: list[str]) -> float:
+    """Candidates per second through each of the spec's featurizers' own ``featurize_many``
+    (matminer's per-composition code; for the magpie preset, ``ElementProperty`` itself)."""
+    featurizers = [f for _, f in load_toolkit(load_spec(spec_path)).featurizers]
+    start = time.perf_counter()
+    compositions = [Composition(f) for f in formulas]
+    for featurizer in featurizers:
+        featurizer.featurize_many(compositions, ignore_errors=True, pbar=False)
+    return len(formulas) / (time.perf_counter() - start)
+
+
+def worker_schedule(scaling: bool, repeat: int, workers: int | None) -> list[int | None]:
+    """Worker counts in run order: 1, 2, 2, 1, 1, 2, ... for ``scaling``, else ``workers``."""
+    if not scaling:
+        return [workers] * repeat
+    pairs = [[1, 2] if i % 2 == 0 else [2, 1] for i in range(repeat)]
+    return [w for pair in pairs for w in pair]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spec", type=Path, help="Run this spec end to end.")
     parser.add_argument("--tier", choices=["composition"], help="Generate a composition-tier spec.")
     parser.add_argument("--n", type=int, default=100_000, help="Candidates for --tier.")
     parser.add_argument("--workers", type=int, default=None, help="LocalCluster workers.")
-    parser.add_argument("--scaling", action="store_true", help="Time 1 worker, then 2.")
+    parser.add_argument("--scaling", action="store_true", help="Alternate 1 and 2 workers.")
+    parser.add_argument("--repeat", type=int, default=1, help="Runs (pairs with --scaling).")
+    parser.add_argument("--matminer-sample", type=int, default=300,
+                        help="Candidates for the matminer path (0: skip).")
     args = parser.parse_args()
+    if args.spec is None and args.tier is None:
+        parser.error("give --spec or --tier")
     with tempfile.TemporaryDirectory(prefix="viglas-bench-") as tmp:
         spec_path = args.spec or composition_spec(args.n, Path(tmp))
-        for workers in ([1, 2] if args.scaling else [args.workers]):
-            n, seconds, peak_gb = timed_run(spec_path, Path(tmp) / f"run-{workers}", workers)
+        seconds: dict[int | None, list[float]] = {}
+        sample: list[str] = []
+        for i, workers in enumerate(worker_schedule(args.scaling, args.repeat, args.workers)):
+            out = Path(tmp) / f"run-{i}"
+            n, run_s, peak_gb = timed_run(spec_path, out, workers)
+            seconds.setdefault(workers, []).append(run_s)
             print(f"{spec_path.name}: {n:,} candidates, workers={workers or 'auto'}: "
-                  f"{seconds:.1f} s, {n / seconds:,.0f} candidates/s, peak RSS {peak_gb:.2f} GB")
+                  f"{run_s:.1f} s, {n / run_s:,.0f} candidates/s, peak RSS {peak_gb:.2f} GB",
+                  flush=True)
+            if not sample and args.matminer_sample:
+                candidates = pd.read_parquet(out / "candidates.parquet", columns=["formula"])
+                sample = candidates.sample(min(args.matminer_sample, n), random_state=0)[
+                    "formula"].tolist()
+            shutil.rmtree(out)  # a million-candidate run holds over a gigabyte of features
+        medians = {w: statistics.median(s) for w, s in seconds.items()}
+        if args.scaling:
+            print(f"scaling: median of {args.repeat}: 1 worker {medians[1]:.1f} s, "
+                  f"2 workers {medians[2]:.1f} s, speed-up {medians[1] / medians[2]:.2f}x")
+        if sample:
+            slow = matminer_rate(spec_path, sample)
+            fast = n / min(medians.values())
+            print(f"matminer path ({len(sample)} sampled candidates, featurizers only): "
+                  f"{slow:,.0f} candidates/s; the whole fast pipeline: {fast:,.0f} "
+                  f"candidates/s, {fast / slow:,.0f}x")
 
 
 if __name__ == "__main__":
