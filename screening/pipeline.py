@@ -189,7 +189,8 @@ def _open_run_dir(spec: RunSpec, out_dir: Path) -> None:
 
 
 def _write_part(features: pd.DataFrame, scores: pd.DataFrame, out_dir: Path, index: int) -> None:
-    # Scores last: their file marks the partition done for a resumed run.
+    # Scores last: a partition is done when both files exist, so a score part alone (what the
+    # tests count) always belongs to a finished partition.
     features_path, scores_path = store.part_paths(out_dir, index)
     features_path.parent.mkdir(parents=True, exist_ok=True)
     store.write_parquet(features, features_path, use_dictionary=False)

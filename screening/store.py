@@ -79,7 +79,8 @@ def part_paths(run_dir: Path, index: int) -> tuple[Path, Path]:
 def concat_parquet(parts: Sequence[Path], path: Path) -> pa.Table:
     """Concatenate ``parts`` (same columns) into one Parquet file at ``path``, atomically, and
     return the table. Column types are unified across parts (a column that is all-null in one
-    part is promoted)."""
+    part is promoted). Every part is held in memory at once: this is for the score table, which
+    ranking needs whole anyway, not for features."""
     table = pa.concat_tables([pq.read_table(p) for p in parts], promote_options="permissive")
     table = table.replace_schema_metadata(None)
     tmp = _tmp_path(path)

@@ -52,6 +52,15 @@ def test_pareto_mask_on_a_known_front():
     assert pareto_mask(points).tolist() == [True, True, True, False, False, True, True]
 
 
+def test_one_objective_front_is_every_row_at_the_optimum_and_matches_the_general_search():
+    values = np.array([[2.0], [5.0], [np.nan], [5.0], [-1.0]])
+    assert pareto_mask(values).tolist() == [False, True, False, True, False]
+    # the general search over two columns, one constant, gives the same front
+    assert pareto_mask(np.hstack([values, np.zeros_like(values)])).tolist() == [
+        False, True, False, True, False]
+    assert pareto_mask(np.full((3, 1), np.nan)).tolist() == [True, True, True]
+
+
 SURE = Objective("sigma_log10_S_cm", "max", 1.0, -6.0, -2.0, "sigma_log10_unc")
 
 
