@@ -1,4 +1,6 @@
-"""Training data of the conductivity model: every shipped measurement, in one long table.
+"""The shipped data of the composition models, loaded into tidy tables.
+
+Conductivity: every shipped measurement, in one long table (:func:`load_conductivity_data`).
 
 Sources (see ``screening/data/SOURCES.md``): the OBELiX train split (room temperature), the
 Liverpool Ionics dataset (temperature in degrees C) and the ionic-conductivity rows of the
@@ -8,6 +10,10 @@ glass-mixture notation are parsed with :func:`candidates.notation.normalise`.
 OBELiX writes conductivities below a measurement floor as upper bounds (``<1E-10``, once
 ``<1E-8``). Those rows are kept as *censored* at their bound (``log10 = -10``, ``censored = True``):
 the model learns "at most this low", and error metrics skip them because the true value is unknown.
+
+Glasses: the sourced Tg table (:func:`load_tg_reference`), the glass-formation labels
+(:func:`load_glass_forming_labels`) and the melting points (:func:`melting_points_K`); see
+``screening/data/SOURCES.md`` for where each row comes from.
 """
 
 from __future__ import annotations
@@ -25,8 +31,8 @@ ROOM_TEMPERATURE_K = 298.15
 CELSIUS_TO_K = 273.15
 #: Columns of :func:`load_conductivity_data`, in order.
 COLUMNS = (
-    "formula", "temperature_K", "log10_sigma_S_cm", "censored", "family", "state", "source",
-    "input",
+    "formula", "temperature_K", "log10_sigma_S_cm", "censored", "family", "state", "via_glass",
+    "source", "input",
 )
 #: Family labels of the sources written differently for the same structural family.
 _FAMILY_SYNONYMS = {
@@ -35,7 +41,10 @@ _FAMILY_SYNONYMS = {
     "antiperovskite": "anti-perovskite",
     "glass-ceramic": "glass", "thio-phosphate": "thio-lisicon", "pyrophosphate": "diphosphate",
 }
-_GLASS_FAMILIES = frozenset({"glass"})
+#: Raw family labels of amorphous samples (the measured state is a glass) ...
+_GLASS_LABELS = frozenset({"glass", "lipon"})
+#: ... and of samples made through a glass (a glass-ceramic crystallised from a quenched melt).
+_VIA_GLASS_LABELS = frozenset({"glass", "glass-ceramic"})
 
 
 def _data_file(*parts: str) -> pd.DataFrame:
@@ -51,11 +60,13 @@ def _formula(text: str, where: str) -> str:
         raise ValueError(f"unparseable composition {text!r} in {where}") from exc
 
 
+def _raw_family(label: object) -> str | None:
+    return None if pd.isna(label) else str(label).strip().lower()
+
+
 def _family(label: object) -> str | None:
-    if pd.isna(label):
-        return None
-    key = str(label).strip().lower()
-    return _FAMILY_SYNONYMS.get(key, key)
+    key = _raw_family(label)
+    return None if key is None else _FAMILY_SYNONYMS.get(key, key)
 
 
 def _obelix() -> pd.DataFrame:
@@ -68,7 +79,8 @@ def _obelix() -> pd.DataFrame:
         "log10_sigma_S_cm": np.log10(sigma.str.lstrip("<").astype(float)),
         "censored": censored,
         "family": raw["Family"].map(_family),
-        "state": "crystal",
+        "state": np.where(raw["Family"].map(_raw_family).isin(_GLASS_LABELS), "glass", "crystal"),
+        "via_glass": False,
         "source": "obelix",
         "input": raw["True Composition"],
     })
@@ -76,14 +88,15 @@ def _obelix() -> pd.DataFrame:
 
 def _liverpool() -> pd.DataFrame:
     raw = _data_file("conductivity", "liverpool_li_ion.csv")
-    family = raw["family"].map(_family)
+    label = raw["family"].map(_raw_family)
     return pd.DataFrame({
         "formula": [_formula(c, "liverpool_li_ion.csv") for c in raw["composition"]],
         "temperature_K": raw["temperature"].astype(float) + CELSIUS_TO_K,
         "log10_sigma_S_cm": raw["log_target"].astype(float),
         "censored": False,
-        "family": family,
-        "state": np.where(family.isin(_GLASS_FAMILIES), "glass", "crystal"),
+        "family": raw["family"].map(_family),
+        "state": np.where(label.isin(_GLASS_LABELS), "glass", "crystal"),
+        "via_glass": label.isin(_VIA_GLASS_LABELS),
         "source": "liverpool",
         "input": raw["composition"],
     })
@@ -114,6 +127,7 @@ def _facts() -> pd.DataFrame:
         "censored": False,
         "family": [_facts_family(f, s) for f, s in zip(formulas, rows["state"], strict=True)],
         "state": rows["state"].to_numpy(),
+        "via_glass": rows["state"].to_numpy() == "glass",
         "source": "facts",
         "input": rows["composition"].to_numpy(),
     })
@@ -124,7 +138,7 @@ def _unify_families(table: pd.DataFrame) -> pd.Series:
 
     Rows without a family label form a group of their own compound.
     """
-    reduced = table["formula"].map(lambda f: Composition(f).reduced_formula)
+    reduced = table["formula"].map(reduced_formula)
     first = table.groupby(reduced, sort=False)["family"].first()
     return reduced.map(first).fillna("compound:" + reduced)
 
@@ -136,11 +150,53 @@ def load_conductivity_data() -> pd.DataFrame:
     return table.loc[:, list(COLUMNS)]
 
 
+#: Tg families merged for leave-one-family-out: the four sulfide-network families share their
+#: chemistry (alkali sulfide + a thio- former).
+_TG_FAMILY_MERGE = {
+    "thiophosphate": "thio-", "thiosilicate": "thio-", "thioborate": "thio-",
+    "thiogermanate": "thio-",
+}
+
+
 def load_tg_reference() -> pd.DataFrame:
-    """The Tg reference glasses: ``name``, ``formula``, ``tg_K``, ``approx_uncertainty_K``."""
-    raw = _data_file("reference", "glass_tg_reference.csv")
-    raw["formula"] = [_formula(c, "glass_tg_reference.csv") for c in raw["composition"]]
-    return raw.loc[:, ["name", "formula", "tg_K", "approx_uncertainty_K"]]
+    """The sourced Tg glasses: ``name``, ``formula``, ``family``, ``tg_K``,
+    ``approx_uncertainty_K``, ``tm_K`` (melting or liquidus temperature, NaN where unknown),
+    ``source``."""
+    raw = _data_file("reference", "glass_tg.csv")
+    raw["formula"] = [_formula(c, "glass_tg.csv") for c in raw["composition"]]
+    raw["family"] = raw["family"].replace(_TG_FAMILY_MERGE)
+    return raw.loc[:, ["name", "formula", "family", "tg_K", "approx_uncertainty_K", "tm_K",
+                       "source"]]
+
+
+def load_glass_forming_labels() -> pd.DataFrame:
+    """The sourced glass-formation labels: ``formula``, ``glass_forming`` (bool), ``family``,
+    ``source``, ``input`` (the composition as written in the file)."""
+    raw = _data_file("reference", "glass_forming.csv")
+    return pd.DataFrame({
+        "formula": [_formula(c, "glass_forming.csv") for c in raw["composition"]],
+        "glass_forming": raw["glass_forming"].astype(bool),
+        "family": raw["family"],
+        "source": raw["source"],
+        "input": raw["composition"],
+    })
+
+
+def reduced_formula(formula: str) -> str:
+    """pymatgen's reduced formula, the key that identifies a compound across tables."""
+    return Composition(formula).reduced_formula
+
+
+def melting_points_K() -> dict[str, float]:
+    """Known melting (or liquidus) temperatures by reduced formula: the compound table first,
+    then the Tg table's ``tm_K`` (the same composition as a glass)."""
+    compounds = _data_file("reference", "compound_melting_points.csv").dropna(subset=["tm_K"])
+    glasses = load_tg_reference().dropna(subset=["tm_K"])
+    known = {reduced_formula(f): float(t) for f, t in zip(glasses["formula"], glasses["tm_K"],
+                                                          strict=True)}
+    known.update({reduced_formula(_formula(c, "compound_melting_points.csv")): float(t)
+                  for c, t in zip(compounds["compound"], compounds["tm_K"], strict=True)})
+    return known
 
 
 def table_digest(table: pd.DataFrame) -> str:
