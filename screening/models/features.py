@@ -1,10 +1,12 @@
-"""Descriptors of the conductivity model: magpie element statistics plus glass-physics terms.
+"""Descriptors of the composition models: magpie element statistics, glass and transport physics.
 
-The physics block is what a composition-only baseline lacks: temperature (``1000/T``), the mobile
-ion and anion chemistry, the glass network of :mod:`screening.models.network` (bridging O per
-centre, the percolation term ``max(p - p_c, 0)`` of the bridging fraction p) and ``Tg/T`` from the
-Tg model, which tells the learner whether the network is frozen (Arrhenius) or mobile
-(Vogel-Fulcher-Tammann, the VIGLAS regime).
+The physics block is what a composition-only baseline lacks: the atomic fractions of the mobile
+ions and anions, the glass network of :mod:`screening.models.network` (formers, bridging anions,
+connectivity, field strength, Stanworth's electronegativity difference, the percolation term
+``max(p - p_c, 0)`` of the bridging fraction p, the Phillips-Thorpe rigidity) and the transport
+descriptors of :mod:`screening.models.transport` (anion polarisability, radius and softness,
+mobile-ion-anion ionicity, carrier density). The glass-forming, Tg and conductivity models all
+draw their inputs from :func:`composition_descriptors`.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ import numpy as np
 import pandas as pd
 
 from candidates.formula import FormulaError, parse_plain
-from screening.models.network import CHALCOGENS, HALOGENS, Network, network
-from screening.models.tg_model import TgModel, rigidity
+from screening.models.network import CHALCOGENS, HALOGENS, Network, network, rigidity
+from screening.models.transport import Transport, transport
 
+Amounts = tuple[tuple[str, float], ...]
 #: Elements whose atomic fraction is a descriptor of its own (mobile ions and anions).
 FRACTION_ELEMENTS = ("Li", "Na", "K", "O", "S", "Se", "F", "Cl", "Br", "I", "N", "H")
 #: Percolation threshold of the bridging-anion fraction (domain brief: p_c about 0.2).
@@ -26,25 +29,25 @@ PERCOLATION_THRESHOLD = 0.2
 COMPOSITION_LABELS = (
     *(f"frac_{el}" for el in FRACTION_ELEMENTS),
     "frac_halide", "frac_chalcogen", "mixed_anion", "percolation", "rigidity",
-    *Network.labels(),
+    *Network.labels(), *Transport.labels(),
 )
-PHYSICS_LABELS = ("inv_T_1000_per_K", "tg_over_T", *COMPOSITION_LABELS)
 
 
-def parse_amounts(formulas: Sequence[str]) -> list[tuple[tuple[str, float], ...] | None]:
+def parse_amounts(formulas: Sequence[str]) -> list[Amounts | None]:
     """Plain formulas as ``((symbol, amount), ...)``; None where a formula does not parse."""
-    out: list[tuple[tuple[str, float], ...] | None] = []
+    out: list[Amounts | None] = []
     for formula in formulas:
         try:
             pairs = parse_plain(formula)
         except (FormulaError, TypeError, AttributeError):
             pairs = None
-        out.append(pairs if pairs and all(n >= 0 for _, n in pairs) else None)
+        valid = pairs and all(n >= 0 for _, n in pairs) and sum(n for _, n in pairs) > 0
+        out.append(pairs if valid else None)
     return out
 
 
 @lru_cache(maxsize=1 << 18)
-def _composition_row(amounts: tuple[tuple[str, float], ...]) -> tuple[float, ...]:
+def _composition_row(amounts: Amounts) -> tuple[float, ...]:
     comp = dict(amounts)
     total = sum(comp.values())
     frac = {el: comp.get(el, 0.0) / total for el in FRACTION_ELEMENTS}
@@ -54,21 +57,16 @@ def _composition_row(amounts: tuple[tuple[str, float], ...]) -> tuple[float, ...
     return (
         *frac.values(), halide, chalcogen, 4.0 * halide * chalcogen,
         max(net.bridging_frac - PERCOLATION_THRESHOLD, 0.0), rigidity(net), *net.values(),
+        *transport(amounts).values(),
     )
 
 
-def physics_features(
-    amounts: Sequence[tuple[tuple[str, float], ...] | None],
-    temperature_K: np.ndarray,
-    tg_model: TgModel,
-) -> pd.DataFrame:
-    """The :data:`PHYSICS_LABELS` block; rows whose amounts are None are NaN."""
+def composition_descriptors(amounts: Sequence[Amounts | None]) -> pd.DataFrame:
+    """The :data:`COMPOSITION_LABELS` block, one row per composition (None gives a NaN row)."""
     nan_row = (np.nan,) * len(COMPOSITION_LABELS)
-    comp = np.array([nan_row if a is None else _composition_row(a) for a in amounts], dtype=float)
-    temperature_K = np.broadcast_to(np.asarray(temperature_K, dtype=float), (len(amounts),))
-    tg_K = tg_model.predict(comp[:, COMPOSITION_LABELS.index("rigidity")])
-    block = np.column_stack([1000.0 / temperature_K, tg_K / temperature_K, comp])
-    return pd.DataFrame(block, columns=list(PHYSICS_LABELS))
+    rows = [nan_row if a is None else _composition_row(a) for a in amounts]
+    block = np.array(rows, dtype=float).reshape(len(rows), len(COMPOSITION_LABELS))
+    return pd.DataFrame(block, columns=list(COMPOSITION_LABELS))
 
 
 def magpie_features(formulas: Sequence[str]) -> pd.DataFrame:

@@ -3,12 +3,17 @@
 The picture is Zachariasen's: cations of high Dietzel field strength ``z / (r_c + r_O)^2`` are
 network formers with a fixed coordination number; every former bond ends on an anion, and anions
 that receive a second former bond bridge two centres. Bridging anions are filled by charge (O2-
-before Cl-), which is how oxygen cross-links the AlCl4- tetrahedra in VIGLAS. Everything here is
-per formula and cheap (a few dict operations), cached by formula string.
+before Cl-), which is how oxygen cross-links the AlCl4- tetrahedra in VIGLAS. Two classic
+glass-forming criteria complete it: Stanworth's electronegativity difference of the former-anion
+bond (formers sit near 1.7, half ionic; Stanworth, J. Soc. Glass Technol. 32, 154 (1948)) and the
+entropy of cation mixing (the "confusion principle": more cation species frustrate
+crystallisation; Greer, Nature 366, 303 (1993)). Everything here is per formula and cheap (a few
+dict operations), cached by formula string.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import astuple, dataclass, fields
 from functools import lru_cache
 
@@ -32,6 +37,8 @@ FORMER_COORDINATION = {
     "Sb": 4, "Sn": 4, "In": 6, "Ti": 6, "Zr": 7, "Hf": 7, "Nb": 6, "Ta": 6, "W": 6, "Mo": 6,
 }
 LARGE_CATION_RADIUS_A = 0.8
+#: Constraints of a tetrahedral former (r = 4): 2 stretching + 5 bending.
+TETRAHEDRAL_CONSTRAINTS = 7.0
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,8 @@ class Network:
     bridging_frac: float  # share of anions that bridge two formers
     bond_strength: float  # mean former-anion electrostatic bond strength z_c z_a/(r_c+r_a), e^2/A
     bridging_bond_density: float  # bridging-bond strength per atom, e^2/A
+    former_anion_dx: float  # Pauling electronegativity of the anions minus that of the formers
+    cation_mixing_entropy: float  # -sum x ln x over the cation species (per cation), in k_B
 
     @classmethod
     def labels(cls) -> tuple[str, ...]:
@@ -61,7 +70,8 @@ class Network:
         return astuple(self)
 
 
-def _radius_A(symbol: str, charge: float) -> float:
+def radius_A(symbol: str, charge: float) -> float:
+    """Shannon radius (A) of ``symbol`` at the tabulated charge nearest ``charge``."""
     radii = Element(symbol).ionic_radii
     if not radii:
         return float(Element(symbol).atomic_radius or 1.0)
@@ -69,8 +79,9 @@ def _radius_A(symbol: str, charge: float) -> float:
     return float(radii[nearest])
 
 
-def _cation_charges(cations: dict[str, float], anion_charge: float) -> dict[str, float]:
-    """Alkali, alkaline-earth, rare-earth charges are fixed; the rest balance the anions."""
+def cation_charges(cations: dict[str, float], anion_charge: float) -> dict[str, float]:
+    """Cation charges: alkali, alkaline-earth and rare-earth charges are fixed; the rest share
+    what the anions leave to balance, within their oxidation-state range."""
     fixed: dict[str, float] = {}
     free: dict[str, float] = {}
     for el in cations:
@@ -100,8 +111,8 @@ def network(amounts: tuple[tuple[str, float], ...]) -> Network:
     anions = {el: n for el, n in comp.items() if el in ANION_CHARGE}
     cations = {el: n for el, n in comp.items() if el not in ANION_CHARGE}
     n_anions = sum(anions.values())
-    charges = _cation_charges(cations, sum(n * ANION_CHARGE[el] for el, n in anions.items()))
-    radii = {el: _radius_A(el, z) for el, z in charges.items()}
+    charges = cation_charges(cations, sum(n * ANION_CHARGE[el] for el, n in anions.items()))
+    radii = {el: radius_A(el, z) for el, z in charges.items()}
     field = {el: charges[el] / (radii[el] + OXYGEN_RADIUS_A) ** 2 for el in cations}
     formers = {el: n for el, n in cations.items() if field[el] >= FORMER_FIELD_STRENGTH}
     modifiers = {el: n for el, n in cations.items() if el not in formers}
@@ -134,11 +145,15 @@ def network(amounts: tuple[tuple[str, float], ...]) -> Network:
     r_former = mean(radii, slot_weights)
 
     def strength(anion: str) -> float:
-        return z_former * ANION_CHARGE[anion] / (r_former + _radius_A(anion, -ANION_CHARGE[anion]))
+        return z_former * ANION_CHARGE[anion] / (r_former + radius_A(anion, -ANION_CHARGE[anion]))
 
     bond_strength = mean({a: strength(a) for a in anions}, anions) if formers and anions else 0.0
     bridging_strength = sum(2.0 * n * strength(a) for a, n in bridging.items()) if formers else 0.0
     per_former = 1.0 / n_formers if n_formers else 0.0
+    n_cations = sum(cations.values())
+    shares = [n / n_cations for n in cations.values()] if n_cations else []
+    anion_x = mean({a: Element(a).X for a in anions}, anions)
+    former_x = mean({el: Element(el).X for el in formers}, slot_weights)
     return Network(
         former_frac=n_formers / n_atoms,
         modifier_frac=n_modifiers / n_atoms,
@@ -152,4 +167,18 @@ def network(amounts: tuple[tuple[str, float], ...]) -> Network:
         bridging_frac=n_bridging / n_anions if n_anions else 0.0,
         bond_strength=bond_strength,
         bridging_bond_density=bridging_strength / n_atoms,
+        former_anion_dx=anion_x - former_x if formers and anions else 0.0,
+        cation_mixing_entropy=-sum(x * math.log(x) for x in shares),
     )
+
+
+def former_constraints(coordination: float) -> float:
+    """Phillips-Thorpe bond-stretching plus bond-bending constraints of an r-coordinated former."""
+    return coordination / 2.0 + max(2.0 * coordination - 3.0, 0.0)
+
+
+def rigidity(net: Network) -> float:
+    """Bridging-bond strength per atom times the former's constraints relative to a tetrahedron
+    (Phillips, J. Non-Cryst. Solids 34, 153 (1979); Thorpe, ibid. 57, 355 (1983))."""
+    weight = former_constraints(net.former_coordination) / TETRAHEDRAL_CONSTRAINTS
+    return net.bridging_bond_density * weight
