@@ -1,6 +1,12 @@
 """Applicability domain of the data-driven proxies: how far a candidate is from the training data.
 
-Two measures, both computed from the training data only:
+Three measures, all computed from the training data only:
+
+- :class:`CompositionDistance`: the Hellinger distance between a candidate's composition and the
+  nearest training composition, ``sqrt(sum_e (sqrt(x_e) - sqrt(y_e))^2)`` over the atomic
+  fractions x, y of the elements e (0 for the same composition, sqrt(2) for no shared element).
+  It asks "is there a measured compound with nearly these elements in nearly these amounts?",
+  the question that decides whether a composition model interpolates or extrapolates;
 
 - a nearest-neighbour distance in a model's own standardised descriptor space, with a threshold
   calibrated like a held-out family: each training row's distance to its nearest neighbour in
@@ -27,14 +33,27 @@ DOMAIN_QUANTILE = 95.0
 Amounts = tuple[tuple[str, float], ...]
 
 
+#: Neighbours looked at per row before falling back to a search that excludes the row's group.
+_NEIGHBOURS = 32
+
+
 def cross_group_distances(scaled: np.ndarray, groups: np.ndarray) -> np.ndarray:
     """Distance of each row to its nearest row of a different group (same units as ``scaled``)."""
     groups = np.asarray(groups)
-    out = np.empty(len(scaled))
-    for group in np.unique(groups):
+    out = np.full(len(scaled), np.nan)
+    k = min(_NEIGHBOURS, len(scaled))
+    distances, index = NearestNeighbors(n_neighbors=k).fit(scaled).kneighbors(scaled)
+    other = groups[index] != groups[:, None]
+    found = other.any(axis=1)
+    out[found] = distances[found, other[found].argmax(axis=1)]
+    # Rows whose k nearest neighbours all share their group: search the other groups directly.
+    for group in np.unique(groups[~found]):
         inside = groups == group
+        if inside.all():
+            continue
+        rows = inside & ~found
         neighbours = NearestNeighbors(n_neighbors=1).fit(scaled[~inside])
-        out[inside] = neighbours.kneighbors(scaled[inside])[0][:, 0]
+        out[rows] = neighbours.kneighbors(scaled[rows])[0][:, 0]
     return out
 
 
@@ -71,6 +90,40 @@ class NearestNeighbourDomain:
         flags = np.array([bool(d) for d in distance <= self.threshold], dtype=object)
         flags[np.isnan(distance)] = None
         return flags
+
+
+@dataclass(frozen=True)
+class CompositionDistance:
+    """Nearest-neighbour Hellinger distance of compositions to a set of training compositions."""
+
+    elements: tuple[str, ...]
+    roots: np.ndarray  # training compositions x elements, sqrt of the atomic fractions
+
+    @classmethod
+    def fit(cls, fractions: np.ndarray, elements: Sequence[str]) -> CompositionDistance:
+        """Index training compositions given as an atomic-fraction matrix over ``elements``."""
+        return cls(tuple(elements), np.sqrt(np.asarray(fractions, dtype=float)))
+
+    def distance(self, fractions: np.ndarray, elements: Sequence[str],
+                 chunk_rows: int = 4096) -> np.ndarray:
+        """Distance of each row of an atomic-fraction matrix over ``elements`` (rows summing to
+        1; a zero row gives NaN) to its nearest training composition."""
+        fractions = np.asarray(fractions, dtype=float)
+        index = {el: j for j, el in enumerate(self.elements)}
+        shared = [(i, index[el]) for i, el in enumerate(elements) if el in index]
+        roots = np.zeros((len(fractions), len(self.elements)))
+        if shared:
+            mine, theirs = (list(v) for v in zip(*shared, strict=True))
+            roots[:, theirs] = np.sqrt(fractions[:, mine])
+        # Both root vectors have unit length, so |a - b|^2 = 2 - 2 a.b and elements absent from
+        # the training set only lower the overlap a.b.
+        overlap = np.empty(len(roots))
+        for start in range(0, len(roots), chunk_rows):
+            block = roots[start:start + chunk_rows] @ self.roots.T
+            overlap[start:start + chunk_rows] = block.max(axis=1, initial=0.0)
+        out = np.sqrt(np.clip(2.0 - 2.0 * overlap, 0.0, None))
+        out[fractions.sum(axis=1) <= 0] = np.nan
+        return out
 
 
 def _pair(a: str, b: str) -> str:
