@@ -1,0 +1,201 @@
+"""The conductivity level (log10 sigma at 298.15 K): extra trees near the data, a physical trend
+with a Gaussian-process residual away from it, switched by how close the nearest measurement is.
+
+Two cross-validation regimes pull a composition model in opposite directions (see
+``docs/validation.md``): with random folds nearly every test composition has a measured sibling
+(a doped variant, the same compound from another lab) and extra trees on magpie + physics
+descriptors beat everything; with whole structural families held out the same trees are
+confidently wrong (a held-out NASICON looks like the poor phosphates and is predicted four
+decades too low) while a few transferable descriptors do better than the mean. So:
+
+- ``trees``: :class:`~sklearn.ensemble.ExtraTreesRegressor` on every descriptor (magpie, glass
+  network, transport, the glass/crystal state), trained on the level;
+- ``trend``: a Huber regression of the level on a handful of descriptors chosen by forward
+  selection on family-grouped folds (``trend_columns``);
+- ``gp``: a Gaussian process (fixed RBF kernel on the standardised physics descriptors, length
+  scale ``gp_length``) on the residual of the trend, so the smooth model bends to nearby data and
+  falls back to the trend far from all of it;
+- the switch: the Hellinger distance d from the candidate's composition to the nearest training
+  composition (:class:`~screening.models.domain.CompositionDistance`); the weight of the trees is
+  ``w = 1 / (1 + exp((d - gate_distance) / gate_width))``. Below ``gate_distance`` the prediction
+  rests on nearby measurements, which is also what ``in_domain`` means.
+
+The 1-sigma uncertainty is ``sqrt(w u_near^2 + (1 - w) u_far^2)`` with ``u_near`` the spread of the
+trees and ``u_far`` the residual scatter of the smooth model, each scaled inside ``fit`` so that
+68% of the out-of-fold residuals of an inner cross-validation fall within it (random folds for
+``u_near``, family-grouped folds for ``u_far``, the regimes each term serves).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.ensemble import ExtraTreesRegressor
+from sklearn.gaussian_process import GaussianProcessRegressor
+from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
+from sklearn.linear_model import HuberRegressor
+from sklearn.model_selection import GroupKFold
+from sklearn.preprocessing import StandardScaler
+
+from screening.models.domain import CompositionDistance
+
+#: Typical scatter of repeated conductivity measurements of one compound (log10 units): the
+#: floor of every uncertainty, so a measured composition never gets zero.
+REPEAT_SCATTER_LOG10 = 0.15
+#: Share of held-out residuals a calibrated 1-sigma band should contain.
+ONE_SIGMA_COVERAGE = 0.6827
+
+
+@dataclass(frozen=True)
+class LevelInputs:
+    """What the level model reads about each composition."""
+
+    design: pd.DataFrame  # every descriptor plus the state column ``glass`` (1.0 or 0.0)
+    fractions: np.ndarray  # atomic fractions over ``elements``
+    elements: tuple[str, ...]
+
+    def take(self, rows: np.ndarray) -> LevelInputs:
+        """The inputs of a subset of the rows."""
+        return LevelInputs(self.design.iloc[rows].reset_index(drop=True), self.fractions[rows],
+                           self.elements)
+
+
+@dataclass(frozen=True)
+class LevelPrediction:
+    """Level, calibrated 1-sigma uncertainty, distance to the data and the trees' weight."""
+
+    level: np.ndarray
+    unc: np.ndarray
+    distance: np.ndarray
+    weight: np.ndarray
+
+
+def random_groups_folds(groups: np.ndarray, n_splits: int, random_state: int
+                        ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """K folds random over groups (every row of a group on one side), groups shuffled by seed."""
+    unique = np.unique(groups)
+    np.random.default_rng(random_state).shuffle(unique)
+    fold_of = dict(zip(unique, np.arange(len(unique)) % n_splits, strict=True))
+    fold = np.array([fold_of[g] for g in groups])
+    return [(np.flatnonzero(fold != k), np.flatnonzero(fold == k)) for k in range(n_splits)]
+
+
+class LevelModel(RegressorMixin, BaseEstimator):
+    """Extra trees near the data, trend + GP residual away from it (see the module docstring).
+
+    ``fit(inputs, level, compounds, families)``: ``compounds`` groups the rows of one reduced
+    formula (random inner folds), ``families`` the structural families (grouped inner folds).
+    """
+
+    def __init__(
+        self,
+        trend_columns: Sequence[str] = (),
+        gp_columns: Sequence[str] = (),
+        n_estimators: int = 300,
+        gp_length: float = 1.0,
+        gp_signal_var: float = 2.0,
+        gp_noise_var: float = 0.3,
+        gate_distance: float = 0.3,
+        gate_width: float = 0.02,
+        inner_splits: int = 3,
+        random_state: int = 0,
+    ) -> None:
+        self.trend_columns = trend_columns
+        self.gp_columns = gp_columns
+        self.n_estimators = n_estimators
+        self.gp_length = gp_length
+        self.gp_signal_var = gp_signal_var
+        self.gp_noise_var = gp_noise_var
+        self.gate_distance = gate_distance
+        self.gate_width = gate_width
+        self.inner_splits = inner_splits
+        self.random_state = random_state
+
+    def _fit_parts(self, inputs: LevelInputs, level: np.ndarray) -> dict[str, object]:
+        design = inputs.design
+        trees = ExtraTreesRegressor(n_estimators=self.n_estimators, random_state=self.random_state,
+                                    n_jobs=1).fit(design.to_numpy(dtype=np.float32), level)
+        trend_scaler = StandardScaler().fit(design[list(self.trend_columns)].to_numpy())
+        trend = HuberRegressor(max_iter=1000).fit(
+            trend_scaler.transform(design[list(self.trend_columns)].to_numpy()), level)
+        residual = level - trend.predict(
+            trend_scaler.transform(design[list(self.trend_columns)].to_numpy()))
+        gp_scaler = StandardScaler().fit(design[list(self.gp_columns)].to_numpy())
+        kernel = (ConstantKernel(self.gp_signal_var, "fixed") * RBF(self.gp_length, "fixed")
+                  + WhiteKernel(self.gp_noise_var, "fixed"))
+        gp = GaussianProcessRegressor(kernel, optimizer=None).fit(
+            gp_scaler.transform(design[list(self.gp_columns)].to_numpy()), residual)
+        return {"trees": trees, "trend": trend, "trend_scaler": trend_scaler, "gp": gp,
+                "gp_scaler": gp_scaler,
+                "distance": CompositionDistance.fit(inputs.fractions, inputs.elements)}
+
+    def _predict_parts(self, parts: dict, inputs: LevelInputs) -> tuple[np.ndarray, ...]:
+        """Trees, their spread, the smooth model and the distance, per row."""
+        design = inputs.design
+        values = design.to_numpy(dtype=np.float32)
+        per_tree = np.stack([tree.predict(values) for tree in parts["trees"].estimators_])
+        trend = parts["trend"].predict(
+            parts["trend_scaler"].transform(design[list(self.trend_columns)].to_numpy()))
+        gp_x = parts["gp_scaler"].transform(design[list(self.gp_columns)].to_numpy())
+        smooth = trend + parts["gp"].predict(np.nan_to_num(gp_x))
+        distance = parts["distance"].distance(inputs.fractions, inputs.elements)
+        return per_tree.mean(axis=0), per_tree.std(axis=0), smooth, distance
+
+    def weight(self, distance: np.ndarray) -> np.ndarray:
+        """Weight of the trees at a composition distance (0.5 at ``gate_distance``)."""
+        with np.errstate(over="ignore"):
+            return 1.0 / (1.0 + np.exp((np.asarray(distance) - self.gate_distance)
+                                       / self.gate_width))
+
+    def _out_of_fold(self, inputs: LevelInputs, level: np.ndarray,
+                     folds: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        out = np.empty((len(level), 4))
+        for train, test in folds:
+            parts = self._fit_parts(inputs.take(train), level[train])
+            out[test] = np.column_stack(self._predict_parts(parts, inputs.take(test)))
+        return out
+
+    @staticmethod
+    def _scale(residual: np.ndarray, raw: np.ndarray) -> float:
+        ratio = np.abs(residual) / np.maximum(raw, REPEAT_SCATTER_LOG10)
+        return float(np.quantile(ratio, ONE_SIGMA_COVERAGE)) if len(ratio) else 1.0
+
+    def fit(self, inputs: LevelInputs, level: np.ndarray, compounds: np.ndarray,
+            families: np.ndarray) -> LevelModel:
+        """Fit every part on all rows; calibrate the two uncertainty scales on inner folds."""
+        level = np.asarray(level, dtype=float)
+        random_oof = self._out_of_fold(inputs, level, random_groups_folds(
+            np.asarray(compounds), self.inner_splits, self.random_state))
+        trees, spread, _, distance = random_oof.T
+        near = self.weight(distance) >= 0.5
+        self.near_scale_ = self._scale((trees - level)[near], spread[near])
+        n_families = len(np.unique(families))
+        grouped = list(GroupKFold(min(self.inner_splits, n_families)).split(
+            level, groups=families))
+        _, _, smooth, distance = self._out_of_fold(inputs, level, grouped).T
+        far = self.weight(distance) < 0.5
+        self.far_unc_ = self._scale((smooth - level)[far], np.ones(far.sum()))
+        self.parts_ = self._fit_parts(inputs, level)
+        self.columns_ = list(inputs.design.columns)
+        return self
+
+    def predict_with_uncertainty(self, inputs: LevelInputs, tree_weight: float | None = None
+                                 ) -> LevelPrediction:
+        """Level, uncertainty, distance and trees' weight for each row; ``tree_weight`` replaces
+        the distance switch (1.0 trees alone, 0.0 trend + GP alone: the ablations)."""
+        design = inputs.design.loc[:, self.columns_]
+        inputs = LevelInputs(design, inputs.fractions, inputs.elements)
+        trees, spread, smooth, distance = self._predict_parts(self.parts_, inputs)
+        weight = self.weight(distance) if tree_weight is None else np.full(len(trees),
+                                                                            tree_weight)
+        near = self.near_scale_ * np.maximum(spread, REPEAT_SCATTER_LOG10)
+        unc = np.sqrt(weight * near**2 + (1.0 - weight) * self.far_unc_**2)
+        return LevelPrediction(smooth + weight * (trees - smooth), unc, distance, weight)
+
+    def predict(self, inputs: LevelInputs) -> np.ndarray:
+        """The level of each row."""
+        return self.predict_with_uncertainty(inputs).level
