@@ -2,14 +2,15 @@
 
 The model (:mod:`screening.models.conductivity_model`) is trained on every shipped measurement
 (OBELiX, Liverpool, the VIGLAS facts), loaded from the on-disk cache on first use and never
-refitted while scoring. A partition is featurised in bulk and predicted in one call.
+refitted while scoring. Each composition is predicted as a glass and as a crystal and mixed by
+its glassy fraction ``p_glass``; the glassy part follows Arrhenius below its Tg and a
+Vogel-Fulcher-Tammann law above it (:mod:`screening.models.temperature_law`).
 
-Applicability domain (:mod:`screening.models.domain`): ``sigma_domain_distance`` is the model's own
-distance to the nearest training composition (standardised magpie means + composition physics,
-the distance that also shrinks the trees toward the trend); ``sigma_in_domain`` compares it with
-the threshold stored in the fitted model (95th percentile of the training rows' distances to the
-nearest row of another family); ``sigma_unseen`` lists the elements and element pairs that no
-training composition contains.
+Applicability domain (:mod:`screening.models.level_model`): ``sigma_domain_distance`` is the
+Hellinger distance from the composition to the nearest measured composition; ``sigma_in_domain``
+is True where it is small enough for the prediction to rest on nearby measurements (the trees of
+the model carry it), False where the physical trend and its Gaussian-process residual do;
+``sigma_unseen`` lists the elements and element pairs that no training composition contains.
 """
 
 from __future__ import annotations
@@ -20,30 +21,26 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from screening.models.conductivity_model import (
-    ConductivityConfig,
-    design_matrix,
-    fitted_model,
-    tg_model,
-    training_vocabulary,
-)
+from screening.models.conductivity_model import training_vocabulary
 from screening.models.features import parse_amounts
-from screening.models.shrunk_trees import ShrunkExtraTrees
-from screening.models.tg_model import TgModel
+from screening.models.fitted import conductivity_model, glass_state
 from screening.scorers.base import Scorer
 
 
 class ConductivityScorer(Scorer):
-    """Extra trees on magpie + glass physics, shrunk to an Arrhenius trend off-domain."""
+    """Composition level per phase state, temperature law, phase mixture."""
 
     name: ClassVar[str] = "conductivity"
     outputs: ClassVar[dict[str, str]] = {
         "sigma_log10_S_cm": "ionic conductivity at the scoring temperature, log10(S/cm)",
-        "sigma_log10_unc": "1-sigma uncertainty of sigma_log10_S_cm (grouped-CV calibrated), log10",
-        "sigma_domain_distance": "distance to the nearest training composition in the model's "
-                                 "standardised chemistry descriptors, dimensionless",
-        "sigma_in_domain": "True when sigma_domain_distance <= the training-calibrated threshold "
-                           "(95th percentile of nearest-other-family distances)",
+        "sigma_log10_unc": "1-sigma uncertainty of sigma_log10_S_cm (cross-validation "
+                           "calibrated, phase-state mixture included), log10",
+        "sigma_ea_eV": "apparent activation energy at the scoring temperature, eV "
+                       "(Arrhenius below Tg, Vogel-Fulcher-Tammann above)",
+        "sigma_domain_distance": "Hellinger distance of the composition to the nearest measured "
+                                 "composition (0 same, 1.41 no shared element)",
+        "sigma_in_domain": "True when the prediction rests on nearby measurements "
+                           "(sigma_domain_distance below the model's switch distance)",
         "sigma_unseen": "elements, and element pairs, that no training composition contains, "
                         "comma-separated; empty when none",
     }
@@ -53,37 +50,32 @@ class ConductivityScorer(Scorer):
         "Dai et al., Nat. Energy 8, 1221 (2023), doi:10.1038/s41560-023-01356-y",
         "magpie: Ward et al., npj Comput. Mater. 2, 16028 (2016)",
         "extra trees: Geurts et al., Mach. Learn. 63, 3 (2006)",
+        "Williams, Landel, Ferry, J. Am. Chem. Soc. 77, 3701 (1955)",
+        "Tessman, Kahn, Shockley, Phys. Rev. 92, 890 (1953) (ionic polarisabilities)",
     )
 
-    def __init__(self, n_estimators: int = 200, random_state: int = 0) -> None:
-        self.n_estimators = n_estimators
-        self.random_state = random_state
-
-    def _model(self) -> tuple[ShrunkExtraTrees, TgModel]:
-        if not hasattr(self, "model_"):
-            config = ConductivityConfig(
-                n_estimators=self.n_estimators, random_state=self.random_state
-            )
-            self.model_ = fitted_model(config)
-            self.tg_model_ = tg_model()
-        return self.model_, self.tg_model_
-
     def score(self, formulas: Sequence[str], temperature_K: float) -> pd.DataFrame:
-        """log10 sigma, uncertainty and domain at ``temperature_K``; NaN/None if unparsable."""
-        model, tg = self._model()
-        X = design_matrix(list(formulas), np.full(len(formulas), float(temperature_K)), tg)
-        valid = X.notna().all(axis=1).to_numpy()
-        numbers = np.full((len(formulas), 3), np.nan)
+        """log10 sigma, uncertainty, activation energy and domain at ``temperature_K``;
+        NaN/None where a formula does not parse."""
+        formulas = list(formulas)
+        amounts = parse_amounts(formulas)
+        valid = np.array([a is not None for a in amounts])
+        numbers = np.full((len(formulas), 4), np.nan)
+        in_domain = pd.Series([None] * len(formulas), dtype=object)
         if valid.any():
-            numbers[valid] = np.column_stack(model.predict_with_uncertainty(X[valid]))
-        in_domain = pd.Series(numbers[:, 2] <= model.domain_threshold_, dtype=object)
-        in_domain[~valid] = None
-        unseen = pd.Series(training_vocabulary().unseen(parse_amounts(formulas)), dtype=object)
-        unseen[~valid] = None
+            rows = [f for f, ok in zip(formulas, valid, strict=True) if ok]
+            state = glass_state(rows)
+            prediction = conductivity_model().predict(
+                rows, np.full(len(rows), float(temperature_K)), state.p_glass, state.tg_model_K)
+            numbers[valid] = np.column_stack([prediction.log10_sigma, prediction.unc,
+                                              prediction.ea_eV, prediction.distance])
+            in_domain[valid] = [bool(v) for v in prediction.in_domain]
+        unseen = pd.Series(training_vocabulary().unseen(amounts), dtype=object)
         return pd.DataFrame({
             "sigma_log10_S_cm": numbers[:, 0],
             "sigma_log10_unc": numbers[:, 1],
-            "sigma_domain_distance": numbers[:, 2],
+            "sigma_ea_eV": numbers[:, 2],
+            "sigma_domain_distance": numbers[:, 3],
             "sigma_in_domain": in_domain,
             "sigma_unseen": unseen,
-        }).loc[:, list(self.outputs)]
+        })

@@ -1,12 +1,16 @@
 """Raw-material cost and supply concentration from element data, for whole partitions at once.
 
 - ``cost_usd_kg``: the mass-weighted element price, sum_i w_i p_i with w_i the mass fraction and p_i
-  the price in USD/kg. With pymatgen's element table (``pymatgen/analysis/costdb_elements.csv``,
-  Wolfram Alpha and Wikipedia, 2013) this equals ``CostAnalyzer(CostDBElements()).get_cost_per_kg``,
-  whose cheapest decomposition over elements-only entries is the elements themselves. The table
-  prices pure elements, so an element sold mostly as a salt (Na: 250 USD/kg as the metal) is priced
-  far above its raw-material cost in a chloride or oxide; ``price_table`` takes a CSV in the same
-  format (``symbol,cost_per_kg,...``) to price the elements differently.
+  the price in USD/kg. The default table is ``screening/data/reference/element_prices.csv``: 67
+  elements, each priced as the element contained in its commodity form with the year, the market
+  source and the basis of the quote (Wikipedia "Prices of chemical elements", 2020 revision, as
+  snapshotted in mofdscribe; see ``screening/data/SOURCES.md``). Na is industrial sodium metal
+  (3 USD/kg) and Li lithium metal (84 USD/kg), so Na glasses come out cheaper than their Li
+  analogues, as the precursor costs of the VIGLAS glasses are (1.95 against 6.85 USD/kg). A sum
+  over elements is a lower bound on a real precursor bill (LiCl, AlCl3, Sb2O3 ...); the validation
+  report compares it with those two figures. ``price_table`` takes another CSV: ``symbol,price``
+  rows (a header row and ``#`` comment lines are skipped), e.g. pymatgen's
+  ``pymatgen/analysis/costdb_elements.csv`` (2013 prices of pure elements).
 - ``hhi``: the Herfindahl-Hirschman index of *production* (current supply concentration by
   country, 0-10,000), mass-weighted over the elements as pymatgen's ``HHIModel.get_hhi_production``,
   from ``pymatgen/analysis/hhi_data.csv`` (Gaultois et al., Chem. Mater. 25, 2911 (2013)).
@@ -17,6 +21,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Sequence
 from importlib.resources import files
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
@@ -27,11 +32,24 @@ from featurizers.fractions import fraction_matrix
 from screening.scorers.base import Scorer
 
 PYMATGEN_ANALYSIS = files("pymatgen.analysis")
+DEFAULT_PRICES = files("screening").joinpath("data", "reference", "element_prices.csv")
 
 
-def _read_prices_usd_kg(path: str) -> dict[str, float]:
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _read_prices_usd_kg(path: str | Path) -> dict[str, float]:
+    """``symbol -> price`` from the first two columns; comment lines and a header are skipped."""
     with open(path, encoding="utf-8") as handle:
-        return {row[0]: float(row[1]) for row in csv.reader(handle) if row and row[0][:1] != "#"}
+        rows = [row for row in csv.reader(handle) if row and not row[0].startswith("#")]
+    if rows and not _is_number(rows[0][1]):
+        rows = rows[1:]
+    return {row[0].strip(): float(row[1]) for row in rows}
 
 
 def _read_production_hhi() -> dict[str, float]:
@@ -50,7 +68,8 @@ class CostScorer(Scorer):
     }
     citations: ClassVar[tuple[str, ...]] = (
         "Gaultois et al., Chem. Mater. 25, 2911 (2013), doi:10.1021/cm400893e",
-        "pymatgen.analysis.cost element price table (Wolfram Alpha, Wikipedia; 2013)",
+        "Wikipedia, Prices of chemical elements (revision of 2020-09-08), via mofdscribe "
+        "(src/mofdscribe/featurizers/chemistry/data/elementprices.csv)",
     )
 
     def __init__(self, price_table: str | None = None):
@@ -59,7 +78,7 @@ class CostScorer(Scorer):
     def _element_table(self, elements: list[str]) -> np.ndarray:
         """``k x 3`` rows of (atomic mass g/mol, price USD/kg, HHI) per element, NaN if unknown."""
         if not hasattr(self, "prices_usd_kg_"):
-            path = self.price_table or str(PYMATGEN_ANALYSIS / "costdb_elements.csv")
+            path = self.price_table or DEFAULT_PRICES
             try:
                 self.prices_usd_kg_ = _read_prices_usd_kg(path)
             except (OSError, ValueError, IndexError) as exc:

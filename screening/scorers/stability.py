@@ -9,13 +9,22 @@ cached in-process) and every row of that system is answered at once with numpy
   E_hull the hull of the known crystalline phases at that composition. Clipped at 0 because a
   prediction below the hull would claim a new stable phase, which a regression with that error
   cannot support; 0 means "not distinguishable from the hull".
+- ``hull_excess_eV_atom`` = max(0, e_above_hull - allowance): what the ranking judges. Every
+  glass sits above the hull (it is metastable by nature: this model puts the synthesised VIGLAS
+  glasses at 0.10-0.17 eV/atom), so rewarding a low ``e_above_hull`` would reward crystals for
+  being crystals. The allowance (``glass_allowance_eV_atom``, default 0.17 eV/atom, the top of
+  that range) plays the role of the amorphous limit of Aykol et al. (Sci. Adv. 4, eaaq0148
+  (2018)): below it a composition is as attainable as the glasses already made.
 - ``decomposition``: the hull phases at the composition, largest atomic share first.
 - ``ox_limit_V`` / ``red_limit_V``: the window (V vs the alkali metal) of the equilibrium phase
   assemblage at the composition in the diagram open to the alkali (Zhu, He and Mo 2015; Richards
   et al. 2016), i.e. the candidate treated as if stabilised onto the hull. With several alkalis
   the one with the largest amount is the mobile ion; without an alkali both are NaN.
-- ``window_V``: their difference. A zero-width window means the equilibrium assemblage mixes
-  an oxidant and a reductant (e.g. Cl2 + B when the data lack BCl3): filter on it.
+- ``window_V``: their difference. A window the data cannot resolve is NaN, never zero, and
+  ``window_note`` says why: no alkali, no phase diagram for the system, or an assemblage that
+  holds at a single alkali potential (it mixes an oxidant and a reductant, e.g. Cl2 + B when the
+  data lack BCl3: a phase is missing, not a window of zero width). ``window_note`` is empty
+  where the window is resolved.
 
 Energies are 0 K / 298 K enthalpies, so ``temperature_K`` does not enter.
 """
@@ -38,6 +47,12 @@ from screening.thermo.hull import ChemsysHull, alkali_window_V
 
 #: Rows per hull query: bounds the rows x facets arrays of one chemical system.
 CHUNK_ROWS = 8192
+#: Windows narrower than this (V) hold at a single alkali potential: unresolved, not narrow.
+ZERO_WIDTH_V = 1e-6
+NOTE_NO_ALKALI = "no alkali: no window against an alkali metal"
+NOTE_NO_DIAGRAM = "no phase diagram: the enthalpy data hold no phases of this chemical system"
+NOTE_UNRESOLVED = ("unresolved: the equilibrium assemblage holds at a single alkali potential, so "
+                   "a phase of this system is missing from the enthalpy data")
 
 
 class StabilityScorer(Scorer):
@@ -51,11 +66,15 @@ class StabilityScorer(Scorer):
     name: ClassVar[str] = "stability"
     outputs: ClassVar[dict[str, str]] = {
         "e_above_hull_eV_atom": "estimated energy above the convex hull of known phases (eV/atom)",
+        "hull_excess_eV_atom": "e_above_hull_eV_atom beyond the metastability a glass is allowed "
+                               "(glass_allowance_eV_atom), eV/atom; 0 when within it",
         "decomposition": "competing phases the composition decomposes to",
         "ox_limit_V": "oxidation limit vs the alkali metal (V); NaN without an alkali",
         "red_limit_V": "reduction limit vs the alkali metal (V); NaN without an alkali",
-        "window_V": "width of the electrochemical window, ox_limit_V - red_limit_V (V); 0 flags "
-                    "an assemblage that holds only at one potential (often a missing phase)",
+        "window_V": "width of the electrochemical window, ox_limit_V - red_limit_V (V); NaN "
+                    "where the data cannot resolve it (see window_note)",
+        "window_note": "why the window is NaN (no alkali, no phase diagram, a missing phase); "
+                       "empty when resolved",
     }
     citations: ClassVar[tuple[str, ...]] = (
         "Zhu, He, Mo, ACS Appl. Mater. Interfaces 7, 23685 (2015), doi:10.1021/acsami.5b07517",
@@ -63,10 +82,12 @@ class StabilityScorer(Scorer):
         "Ong et al., Chem. Mater. 20, 1798 (2008), doi:10.1021/cm702327g (phase diagrams)",
         "Wang et al., Sci. Rep. 11, 15496 (2021), doi:10.1038/s41598-021-94550-5 (exp. enthalpies)",
         "Ward et al., npj Comput. Mater. 2, 16028 (2016), doi:10.1038/npjcompumats.2016.28",
+        "Aykol et al., Sci. Adv. 4, eaaq0148 (2018), doi:10.1126/sciadv.aaq0148",
     )
 
-    def __init__(self, source: str = "auto"):
+    def __init__(self, source: str = "auto", glass_allowance_eV_atom: float = 0.17):
         self.source = source
+        self.glass_allowance_eV_atom = glass_allowance_eV_atom
 
     def resolved_source(self) -> str:
         """The entry source this scorer uses now (``auto`` resolved against ``MP_API_KEY``)."""
@@ -97,6 +118,7 @@ class StabilityScorer(Scorer):
         ox_V = np.full(n, np.nan)
         red_V = np.full(n, np.nan)
         decomposition: list[str | None] = [None] * n
+        note = np.full(n, None, dtype=object)
         matrix = fraction_matrix(formulas)
         e_pred = load_formation_model().predict(formulas)
         valid = np.flatnonzero(matrix.valid)
@@ -105,6 +127,7 @@ class StabilityScorer(Scorer):
             members = valid[group == g]
             hull = self.hull(tuple(np.asarray(matrix.elements)[in_system]))
             if hull is None:
+                note[members] = NOTE_NO_DIAGRAM
                 continue
             columns = [matrix.elements.index(el) for el in hull.elements]
             alkalis = [el for el in hull.elements if el in ALKALIS]
@@ -114,7 +137,9 @@ class StabilityScorer(Scorer):
                 e_above[rows] = np.maximum(0.0, e_pred[rows] - hull.energy(x))
                 for i, text in zip(rows, hull.decomposition(x), strict=True):
                     decomposition[i] = text
-                if alkalis:
+                if not alkalis:
+                    note[rows] = NOTE_NO_ALKALI
+                else:
                     amounts = x[:, [hull.elements.index(el) for el in alkalis]]
                     mobile = amounts.argmax(axis=1)
                     for k, alkali in enumerate(alkalis):
@@ -122,12 +147,19 @@ class StabilityScorer(Scorer):
                         if sel.any():
                             window = alkali_window_V(hull, x[sel], alkali)
                             ox_V[rows[sel]], red_V[rows[sel]] = window
+        unresolved = np.abs(ox_V - red_V) < ZERO_WIDTH_V
+        note[unresolved] = NOTE_UNRESOLVED
+        ox_V[unresolved] = red_V[unresolved] = np.nan
+        unset = np.array([value is None for value in note], dtype=bool)
+        note[matrix.valid & unset] = ""
         return pd.DataFrame(
             {
                 "e_above_hull_eV_atom": e_above,
+                "hull_excess_eV_atom": np.maximum(e_above - self.glass_allowance_eV_atom, 0.0),
                 "decomposition": pd.Series(decomposition, dtype=object),
                 "ox_limit_V": ox_V,
                 "red_limit_V": red_V,
                 "window_V": ox_V - red_V,
+                "window_note": pd.Series(note, dtype=object),
             }
         )

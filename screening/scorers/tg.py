@@ -1,11 +1,14 @@
-"""Glass transition proxy: Tg (K) from network rigidity, and viscoelastic = Tg below operation.
+"""Glass proxy: does the composition form a glass, its Tg (K), and is it viscoelastic?
 
-The two-parameter model of :mod:`screening.models.tg_model` is refitted on first use from the
-nine reference glasses (a least-squares line, instant), so there is nothing to cache. The
-uncertainty is the root-mean-square leave-one-out residual on that table. The domain distance is
-the nearest-neighbour distance to the reference glasses in the standardised network descriptors of
-:data:`~screening.models.tg_model.DOMAIN_LABELS`; in domain means at most the 95th percentile of
-the glasses' leave-one-out nearest-neighbour distances.
+- ``glass_forming`` / ``p_glass``: the glass-forming classifier of
+  :mod:`screening.models.glass_forming` (sourced glass-formation labels, glass-science
+  descriptors); ``glass_forming`` is None outside the classifier's applicability domain.
+- ``tg_K``: the Tg model of :mod:`screening.models.tg_model` (trend + Gaussian process on sourced
+  glasses of every family, capped below a known melting point). A composition that does not form
+  a glass has no glass transition: ``tg_K`` is NaN there, never a model intercept.
+- ``viscoelastic``: a glass above its Tg at the scoring temperature (a supercooled liquid that
+  creeps, the VIGLAS regime): True only when ``glass_forming`` is True and ``tg_K`` is below the
+  temperature; False for non-glasses; None when glass formation is unknown and Tg lies below.
 """
 
 from __future__ import annotations
@@ -16,52 +19,66 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from screening.models.conductivity_model import tg_model
-from screening.models.features import parse_amounts
-from screening.models.tg_model import TgModel, domain_descriptors, rigidity_of
+from screening.models.fitted import glass_state
 from screening.scorers.base import Scorer
 
 
+def viscoelastic_flags(glass_forming: np.ndarray, tg_K: np.ndarray, temperature_K: float
+                       ) -> pd.Series:
+    """True / False / None per composition (see the module docstring)."""
+    flags = []
+    for forming, tg in zip(glass_forming, tg_K, strict=True):
+        if forming is False or (np.isfinite(tg) and tg >= temperature_K):
+            flags.append(False)
+        elif forming is True and np.isfinite(tg):
+            flags.append(True)
+        else:
+            flags.append(None)
+    return pd.Series(flags, dtype=object)
+
+
 class TgScorer(Scorer):
-    """Tg from bridging-bond strength and Phillips-Thorpe constraints, calibrated by LOO."""
+    """Glass formation, glass transition temperature and viscoelasticity."""
 
     name: ClassVar[str] = "tg"
     outputs: ClassVar[dict[str, str]] = {
-        "tg_K": "glass transition temperature, K",
-        "tg_K_unc": "1-sigma uncertainty of tg_K (RMS leave-one-out residual), K",
-        "viscoelastic": "True when tg_K is below the scoring temperature (supercooled liquid)",
+        "glass_forming": "True when the composition forms a glass by melt quenching (p_glass >= "
+                         "0.5); None outside the classifier's applicability domain",
+        "p_glass": "probability of glass formation by melt quenching (0-1)",
+        "glass_domain_distance": "distance to the nearest labelled composition in standardised "
+                                 "glass-science descriptors, dimensionless",
+        "glass_in_domain": "True when glass_domain_distance <= the 95th percentile of the labels'"
+                           " distances to the nearest composition of another chemical system",
+        "tg_K": "glass transition temperature, K; NaN when the composition forms no glass",
+        "tg_K_unc": "1-sigma uncertainty of tg_K (leave-one-out calibrated), K",
+        "viscoelastic": "True when a glass former's tg_K is below the scoring temperature "
+                        "(supercooled liquid); False for non-glasses; None when unknown",
         "tg_domain_distance": "distance to the nearest reference glass in standardised network "
-                              "descriptors (rigidity, former CN/field strength, bond strength, "
-                              "bridging and modifier fractions), dimensionless",
+                              "descriptors, dimensionless",
         "tg_in_domain": "True when tg_domain_distance <= the 95th percentile of the reference "
-                        "glasses' leave-one-out nearest-neighbour distances",
+                        "glasses' distances to the nearest glass of another family",
     }
     citations: ClassVar[tuple[str, ...]] = (
         "Zachariasen, J. Am. Chem. Soc. 54, 3841 (1932)",
-        "Phillips, J. Non-Cryst. Solids 34, 153 (1979); Thorpe, ibid. 57, 355 (1983)",
-        "Gupta and Mauro, J. Chem. Phys. 130, 094503 (2009)",
         "Dietzel, Z. Elektrochem. 48, 9 (1942)",
+        "Stanworth, J. Soc. Glass Technol. 32, 154 (1948)",
+        "Phillips, J. Non-Cryst. Solids 34, 153 (1979); Thorpe, ibid. 57, 355 (1983)",
+        "SciGlass database (EPAM Systems, ODbL), glass-formation and Tg records",
         "Dai et al., Nat. Energy 8, 1221 (2023), doi:10.1038/s41560-023-01356-y",
     )
 
-    def _model(self) -> TgModel:
-        if not hasattr(self, "model_"):
-            self.model_ = tg_model()
-        return self.model_
-
     def score(self, formulas: Sequence[str], temperature_K: float) -> pd.DataFrame:
-        """Tg, uncertainty, viscoelastic flag and domain; NaN/None for unparsable formulas."""
-        model = self._model()
-        amounts = parse_amounts(formulas)
-        tg_K = model.predict(rigidity_of(amounts))
-        distance = model.domain.distance(domain_descriptors(amounts))
-        known = ~np.isnan(tg_K)
-        viscoelastic = pd.Series(tg_K < float(temperature_K), dtype=object)
-        viscoelastic[~known] = None
+        """Glass formation, Tg and viscoelasticity; NaN/None for unparsable formulas."""
+        state = glass_state(list(formulas))
         return pd.DataFrame({
-            "tg_K": tg_K,
-            "tg_K_unc": np.where(known, model.unc_K, np.nan),
-            "viscoelastic": viscoelastic,
-            "tg_domain_distance": distance,
-            "tg_in_domain": model.domain.contains(distance),
+            "glass_forming": pd.Series(state.glass_forming, dtype=object),
+            "p_glass": state.p_glass,
+            "glass_domain_distance": state.glass_distance,
+            "glass_in_domain": pd.Series(state.glass_in_domain, dtype=object),
+            "tg_K": state.tg_K,
+            "tg_K_unc": state.tg_unc_K,
+            "viscoelastic": viscoelastic_flags(state.glass_forming, state.tg_K,
+                                               float(temperature_K)),
+            "tg_domain_distance": state.tg_distance,
+            "tg_in_domain": pd.Series(state.tg_in_domain, dtype=object),
         })
