@@ -2,7 +2,9 @@
 
 - ``conductivity_vs_o.png``: predicted log10 sigma against O per centre, one line per
   centre/halogen family and one panel per alkali, with the 1-sigma band.
-- ``tg_vs_o.png``: Tg against O per centre, the operating temperature marked.
+- ``tg_vs_o.png``: Tg against O per centre, the operating temperature marked (gaps where the
+  composition forms no glass).
+- ``glass_vs_o.png``: the probability of glass formation against O per centre, 0.5 marked.
 - ``pareto.png``: conductivity against Tg for every scored row, the Pareto front highlighted.
 - ``join_<end members>.png``: for join runs with three end members, a ternary map of the score.
 """
@@ -125,6 +127,10 @@ def plot_run(run_dir: Path, out_dir: Path | None = None) -> list[Path]:
                                      "log10 sigma (S/cm)", out_dir / "conductivity_vs_o.png"))
         written.append(_per_o_panels(grid, "tg_K", "tg_K_unc", "Tg (K)", out_dir / "tg_vs_o.png",
                                      hline=temperature_K, hlabel="operating T"))
+        if "p_glass" in grid:
+            written.append(_per_o_panels(grid, "p_glass", None, "p_glass",
+                                         out_dir / "glass_vs_o.png", hline=0.5,
+                                         hlabel="glass-forming threshold"))
     written.append(_pareto(scored, ranked, out_dir / "pareto.png", temperature_K))
     for join in spec.get("joins", []):
         columns = [f"frac_{m}" for m in join["end_members"]]

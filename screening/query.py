@@ -17,7 +17,7 @@ from screening.store import RESULT_TABLES, parquet_glob
 
 #: Columns ``viglas query`` shows unless told otherwise.
 SUMMARY_COLUMNS = ("rank", "formula", "alkali", "metal", "halogen", "o_per_m",
-                   "sigma_log10_S_cm", "tg_K", "ox_limit_V", "red_limit_V",
+                   "sigma_log10_S_cm", "p_glass", "tg_K", "ox_limit_V", "red_limit_V",
                    "e_above_hull_eV_atom", "cost_usd_kg", "score", "pareto")
 FORMATS = ("table", "csv", "json", "markdown")
 

@@ -32,9 +32,11 @@ DEFAULT_SCORERS = ("conductivity", "tg", "stability", "cost")
 #: Objective defaults: goal, weight and the range mapped onto desirability 0..1.
 DEFAULT_OBJECTIVES = {
     "sigma_log10_S_cm": {"goal": "max", "weight": 3.0, "low": -6.0, "high": -2.0},
+    "p_glass": {"goal": "max", "weight": 1.0, "low": 0.5, "high": 1.0},
     "tg_K": {"goal": "min", "weight": 1.0, "low": 200.0, "high": 400.0},
     "ox_limit_V": {"goal": "max", "weight": 1.0, "low": 2.5, "high": 4.5},
-    "e_above_hull_eV_atom": {"goal": "min", "weight": 1.0, "low": 0.0, "high": 0.3},
+    # Not e_above_hull: glasses are metastable by nature (see the stability scorer).
+    "hull_excess_eV_atom": {"goal": "min", "weight": 1.0, "low": 0.0, "high": 0.2},
     "cost_usd_kg": {"goal": "min", "weight": 0.5, "low": 1.0, "high": 100.0},
 }
 
