@@ -127,7 +127,18 @@ def test_predict_json_has_every_proxy_for_each_notation():
     keys = {"input", "formula", "sigma_log10_S_cm", "sigma_log10_unc", "tg_K", "tg_K_unc",
             "viscoelastic", "ox_limit_V", "red_limit_V", "e_above_hull_eV_atom",
             "decomposition", "cost_usd_kg", "hhi", "sigma_domain_distance", "sigma_in_domain",
-            "tg_domain_distance", "tg_in_domain"}
+            "tg_domain_distance", "tg_in_domain", "glass_forming", "p_glass", "window_note",
+            "sigma_ea_eV", "hull_excess_eV_atom"}
     assert [r["formula"] for r in rows] == ["LiAlCl2.5O0.75", "Li0.5PCl0.5O2.5"]
     assert all(keys <= set(r) for r in rows)
     assert rows[0]["viscoelastic"] is True and rows[0]["sigma_in_domain"] is True
+    assert rows[0]["glass_forming"] is True and 0.5 <= rows[0]["p_glass"] <= 1.0
+    assert rows[0]["window_note"] == "" and rows[0]["sigma_ea_eV"] > 0
+
+
+def test_predict_json_gives_null_tg_for_a_crystal():
+    result = CliRunner().invoke(main, ["predict", "LiAlCl4", "--json"])
+    assert result.exit_code == 0, result.output
+    row = json.loads(result.output)[0]
+    assert row["glass_forming"] is False and row["viscoelastic"] is False
+    assert row["tg_K"] is None and row["tg_K_unc"] is None

@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from screening.models.domain import ElementVocabulary, cross_group_distances
+from screening.models.domain import CompositionDistance, ElementVocabulary, cross_group_distances
 from screening.models.features import parse_amounts
+from screening.models.fitted import conductivity_model
 from screening.scorers.conductivity import ConductivityScorer
 from screening.scorers.tg import TgScorer
 
@@ -43,9 +44,11 @@ def test_unseen_lists_new_elements_and_pairs(scores: pd.DataFrame) -> None:
     assert scores.loc[2, "sigma_unseen"].split(", ")[0] == "Cs"  # caesium never measured
 
 
-def test_conductivity_threshold_is_positive_and_finite(conductivity: ConductivityScorer) -> None:
-    threshold = conductivity._model()[0].domain_threshold_
-    assert threshold > 0 and math.isfinite(threshold)
+def test_conductivity_domain_is_the_switch_to_the_trees() -> None:
+    levels = conductivity_model().levels
+    assert 0 < levels.gate_distance < math.sqrt(2)
+    assert levels.weight(np.array([0.0, levels.gate_distance, 1.0])).round(3).tolist() == [
+        1.0, 0.5, 0.0]
 
 
 def test_unparsable_formula_has_no_domain(scores: pd.DataFrame) -> None:
@@ -53,12 +56,20 @@ def test_unparsable_formula_has_no_domain(scores: pd.DataFrame) -> None:
     assert scores.loc[3, "sigma_in_domain"] is None and scores.loc[3, "sigma_unseen"] is None
 
 
-def test_tg_domain_flags_silica_in_and_a_sulfide_argyrodite_out() -> None:
-    tg = TgScorer().score(["SiO2", "Li6PS5Cl", "???"], ROOM_K)
-    assert tg["tg_in_domain"].tolist() == [True, False, None]
-    assert tg.loc[0, "tg_domain_distance"] == pytest.approx(0.0)  # silica is a reference glass
-    threshold = TgScorer()._model().domain.threshold
-    assert 0 < threshold < tg.loc[1, "tg_domain_distance"]
+def test_glass_domains_flag_known_glasses_in_and_exotic_halides_out() -> None:
+    glass = TgScorer().score(["SiO2", "KTaI5.5O0.25", "???"], ROOM_K)
+    assert glass["tg_in_domain"].tolist()[::2] == [True, None]
+    assert glass.loc[0, "tg_domain_distance"] == pytest.approx(0.0)  # silica is a reference glass
+    assert glass["glass_in_domain"].tolist() == [True, False, None]
+    assert glass["glass_forming"].tolist() == [True, None, None]  # unknown, not guessed
+
+
+def test_composition_distance_is_hellinger_to_the_nearest_training_row() -> None:
+    training = CompositionDistance.fit(np.array([[0.5, 0.5, 0.0], [0.0, 0.5, 0.5]]),
+                                       ["Li", "Cl", "Br"])
+    rows = np.array([[0.5, 0.5, 0.0], [0.0, 0.0, 1.0], [0.5, 0.0, 0.5]])
+    distance = training.distance(rows, ["Li", "Cl", "I"])  # I never seen
+    np.testing.assert_allclose(distance, [0.0, math.sqrt(2.0), 1.0], atol=1e-12)
 
 
 def test_score_columns_are_exactly_the_declared_outputs(scores: pd.DataFrame) -> None:

@@ -18,7 +18,8 @@ from tests.conftest import TINY_SPEC, write_spec
 
 RANKED_COLUMNS = {"formula", "alkali", "metal", "halogen", "o_per_m", "sigma_log10_S_cm", "tg_K",
                   "ox_limit_V", "red_limit_V", "e_above_hull_eV_atom", "cost_usd_kg", "score",
-                  "rank", "pareto"}
+                  "rank", "pareto", "p_glass", "glass_forming", "hull_excess_eV_atom",
+                  "sigma_ea_eV", "window_note"}
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -193,4 +194,4 @@ def test_demo_style_plots_are_written(finished_run: Path, tmp_path: Path):
     from screening.plots import plot_run
 
     written = sorted(p.name for p in plot_run(finished_run, tmp_path))
-    assert written == ["conductivity_vs_o.png", "pareto.png", "tg_vs_o.png"]
+    assert written == ["conductivity_vs_o.png", "glass_vs_o.png", "pareto.png", "tg_vs_o.png"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -219,10 +220,36 @@ def test_materials_project_cache_placed_by_hand_is_used_without_a_key(
         thermo_entries.materials_project_entries(["Na", "Cl"])
 
 
-def test_window_width_exposes_assemblages_the_data_cannot_resolve() -> None:
+def test_unresolved_windows_are_missing_with_a_reason_never_zero_width() -> None:
     result = StabilityScorer(source="experimental").score(
-        ["LiAlCl2.5O0.75", "LiBCl2.5O0.75"], 298.15)
-    laco, boron = result["window_V"]
+        ["LiAlCl2.5O0.75", "LiBCl2.5O0.75", "AlCl3"], 298.15)
+    laco, boron, no_alkali = result["window_V"]
     assert laco == pytest.approx(result.loc[0, "ox_limit_V"] - result.loc[0, "red_limit_V"])
-    assert laco > 2.0
-    assert boron == pytest.approx(0.0, abs=1e-9)  # no BCl3 in the data: LiCl + Cl2 + B2O3 + B
+    assert laco > 2.0 and result.loc[0, "window_note"] == ""
+    # no BCl3 in the data: LiCl + Cl2 + B2O3 + B holds at a single potential
+    assert np.isnan(boron) and np.isnan(result.loc[1, "ox_limit_V"])
+    assert result.loc[1, "window_note"].startswith("unresolved")
+    assert np.isnan(no_alkali) and result.loc[2, "window_note"].startswith("no alkali")
+
+
+def test_no_zero_width_window_anywhere_in_the_demo_grid() -> None:
+    from candidates.space import enumerate_space
+    from screening.spec import load_spec
+
+    spec = load_spec(Path(__file__).resolve().parents[1] / "runs" / "viglas.toml")
+    grid = enumerate_space(spec.space)
+    result = StabilityScorer(source="experimental").score(list(grid["formula"]), 298.15)
+    width = result["window_V"]
+    assert not (width.abs() < 1e-6).any()
+    assert (width.isna() == (result["window_note"] != "")).all()
+
+
+def test_hull_excess_allows_the_metastability_of_a_glass() -> None:
+    result = StabilityScorer(source="experimental").score(
+        ["LiAlCl2.5O0.75", "NaAlCl2.5O0.75", "LiCl"], 298.15)
+    assert (result["e_above_hull_eV_atom"][:2] > 0.05).all()  # glasses sit above the hull
+    assert (result["hull_excess_eV_atom"] == 0.0).all()  # ... as much as a crystal is allowed
+    strict = StabilityScorer(source="experimental", glass_allowance_eV_atom=0.0).score(
+        ["LiAlCl2.5O0.75"], 298.15)
+    assert strict.loc[0, "hull_excess_eV_atom"] == pytest.approx(
+        strict.loc[0, "e_above_hull_eV_atom"])
