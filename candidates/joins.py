@@ -10,6 +10,7 @@ results can be plotted on the join.
 from __future__ import annotations
 
 import itertools
+import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,9 @@ from smact.screening import smact_validity
 
 from candidates.notation import parse_composition, to_formula
 from candidates.space import explicit_rows
+
+#: Most mixtures one join may hold; a finer step is refused before any point is built.
+MAX_POINTS = 1_000_000
 
 
 class JoinError(ValueError):
@@ -40,6 +44,12 @@ class Join:
             raise JoinError("a join needs at least two end members")
         if not 0 < self.step <= 0.5 or abs(round(1 / self.step) * self.step - 1) > 1e-9:
             raise JoinError(f"step {self.step} must divide 1 (e.g. 0.1, 0.05, 0.02)")
+        points = math.comb(round(1 / self.step) + len(self.end_members) - 1,
+                           len(self.end_members) - 1)
+        if points > MAX_POINTS:
+            raise JoinError(f"step {self.step} gives {points:,} mixtures of "
+                            f"{len(self.end_members)} end members, above {MAX_POINTS:,}; "
+                            f"use a coarser step")
         for name, (low, high) in self.bounds.items():
             if name not in self.end_members:
                 raise JoinError(f"bounds for {name!r}, which is not an end member")
