@@ -41,6 +41,11 @@ class RunNotFoundError(ValueError):
     """A run name or directory that holds no viglas run."""
 
 
+class StoreError(ValueError):
+    """A run directory that cannot be used: locked by another run, not writable, or holding files
+    that cannot be read."""
+
+
 def _tmp_path(path: Path) -> Path:
     return path.with_name(f".{path.name}{_TMP_MARK}{os.getpid()}")
 
@@ -101,9 +106,18 @@ def publish_features(run_dir: Path) -> None:
     os.replace(run_dir / PARTS_DIR / FEATURES_PARTS, target)
 
 
-def parquet_glob(path: Path) -> str:
-    """What DuckDB's ``read_parquet`` needs to read ``path``: the file, or a dataset's parts."""
-    return str(path / "*.parquet") if path.is_dir() else str(path)
+def parquet_files(run_dir: Path, table: str) -> list[str]:
+    """The Parquet files of ``table`` in ``run_dir`` as absolute paths (the file, or a dataset's
+    parts in order); [] when it is absent. Raises :class:`StoreError` for a file that is not a
+    regular file inside the run directory (a symlink pointing elsewhere)."""
+    root = run_dir.resolve()
+    path = root / f"{table}.parquet"
+    listed = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
+    files = [file for file in listed if file.exists() or file.is_symlink()]
+    for file in files:
+        if file.is_symlink() or not file.is_file() or root not in file.resolve().parents:
+            raise StoreError(f"{file} is not a regular file inside the run {root}")
+    return [str(file) for file in files]
 
 
 def remove_stale_temporaries(run_dir: Path) -> int:
