@@ -42,7 +42,8 @@ class Join:
     def __post_init__(self) -> None:
         if len(self.end_members) < 2:
             raise JoinError("a join needs at least two end members")
-        if not 0 < self.step <= 0.5 or abs(round(1 / self.step) * self.step - 1) > 1e-9:
+        if (not 0 < self.step <= 0.5 or not math.isfinite(1 / self.step)
+                or abs(round(1 / self.step) * self.step - 1) > 1e-9):
             raise JoinError(f"step {self.step} must divide 1 (e.g. 0.1, 0.05, 0.02)")
         points = math.comb(round(1 / self.step) + len(self.end_members) - 1,
                            len(self.end_members) - 1)

@@ -16,6 +16,7 @@ import inspect
 import json
 import math
 import re
+import sys
 import tomllib
 import types
 import typing
@@ -208,7 +209,8 @@ class _Reader:
         if isinstance(value, list):
             return len(value)
         start, stop, step = self._grid(key, value)
-        return max(0, math.ceil((stop + step / 2 - start) / step))
+        points = (stop + step / 2 - start) / step
+        return math.ceil(points) if math.isfinite(points) else sys.maxsize
 
     def numbers(self, key: str, default: tuple[float, ...]) -> tuple[float, ...]:
         value = self.get(key, (list, dict), list(default))
