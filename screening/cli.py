@@ -21,7 +21,7 @@ from screening.spec import SpecError, load_spec
 
 #: Errors caused by what the user typed or pointed at; shown as one line, exit status 2.
 USER_ERRORS = (SpecError, SpaceError, NotationError, FormulaError, FeaturizerError, ScorerError,
-               QueryError, store.RunNotFoundError)
+               QueryError, store.RunNotFoundError, store.StoreError)
 
 
 def _results_root() -> Path:
@@ -61,6 +61,9 @@ def run(spec_path: Path, out: Path | None, scheduler: str | None, workers: int |
                             progress=not quiet)
     except RunError as exc:
         raise SpecError(str(exc)) from exc
+    except OSError as exc:  # a full disk, a directory made read-only meanwhile...
+        raise store.StoreError(f"cannot write {exc.filename or out_dir}: {exc.strerror or exc}"
+                               ) from exc
     except KeyboardInterrupt:
         click.echo(f"\nviglas: interrupted; finished partitions are saved in {out_dir}. "
                    f"Run the same command again to resume.", err=True)
