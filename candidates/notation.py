@@ -27,7 +27,8 @@ _NUMBER = re.compile(r"\d+(?:\.\d+)?|\.\d+")
 # an amount and what it belongs to: an element symbol or a closing parenthesis
 _AMOUNT = re.compile(r"([A-Z][a-z]*|\))(\d+(?:\.\d+)?|\.\d+)")
 _FORMULA = re.compile(r"[A-Za-z0-9.()]+")
-_FORMULA_TOKENS = re.compile(r"(?:[A-Z][a-z]*|\d+(?:\.\d+)?|\.\d+|[()])+")
+# possessive: backtracking into runs of digits made a failed match exponential in their length
+_FORMULA_TOKENS = re.compile(r"(?:[A-Z][a-z]*+|\d++(?:\.\d++)?+|\.\d++|[()])++")
 _SYMBOL = re.compile(r"[A-Z][a-z]*")
 _BAD_TOKEN = re.compile(r"[^A-Za-z0-9.()\s+\-]+")
 _PERCENT = re.compile(
@@ -74,7 +75,8 @@ def parse_composition(text: str) -> Composition:
         if not amount <= MAX_AMOUNT:
             raise NotationError(f"amount {amount:g} of {element} in {_short(text)} is above "
                                 f"{MAX_AMOUNT:g}")
-        if amount <= MIN_AMOUNT:
+        # compared as a formula will write it, so that the formula parses again
+        if float(f"{amount:.{AMOUNT_DIGITS}g}") <= MIN_AMOUNT:
             raise NotationError(f"amount {amount:g} of {element} in {text!r} is not above "
                                 f"{MIN_AMOUNT:g}, the smallest amount a formula keeps")
     return comp

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from importlib.resources import files
 
 import pandas as pd
@@ -146,3 +147,11 @@ def test_to_formula_round_trips_through_the_parser(formula: str) -> None:
     comp = Composition(formula)
     assert to_formula(comp) == formula
     assert parse_composition(to_formula(comp)).almost_equals(comp)
+
+
+def test_a_long_run_of_digits_fails_at_once() -> None:
+    # The token pattern used to backtrack through every way of splitting the digits.
+    start = time.perf_counter()
+    with pytest.raises(NotationError, match="cannot parse token"):
+        parse_composition("Li" + "1" * 60 + "e")
+    assert time.perf_counter() - start < 0.5
