@@ -61,6 +61,7 @@ DEFAULT_UNCERTAINTY = {"sigma_log10_S_cm": "sigma_log10_unc", "tg_K": "tg_K_unc"
 OUT_OF_DOMAIN = ("keep", "penalize", "exclude")
 _FILTER = re.compile(r"^\s*([A-Za-z_]\w*)\s*(<=|>=|==|!=|<|>|=)\s*(\S.*?)\s*$")
 _NAME = re.compile(r"^[A-Za-z0-9][\w.-]*$")
+_PLAIN_KEY = re.compile(r"[\w.\[\]-]+")
 ABSOLUTE_ZERO_C = -273.15
 #: Grid axes and their defaults (``{start, stop, step}`` tables or lists of numbers).
 _AXES = {"o_per_m": (0.0, 0.25, 0.5, 0.75, 1.0), "a_per_m": (1.0,),
@@ -168,7 +169,8 @@ class _Reader:
                 raise self.error(key, f"unknown key{also}")
 
     def error(self, key: str, message: str) -> SpecError:
-        return SpecError(f"{self.path}: {self.prefix}{key}: {message}")
+        shown = key if _PLAIN_KEY.fullmatch(key) else repr(key)  # a key may hold a line break
+        return SpecError(f"{self.path}: {self.prefix}{shown}: {message}")
 
     def get(self, key: str, kind: type | tuple[type, ...], default: Any) -> Any:
         value = self.table.get(key, default)
@@ -250,7 +252,7 @@ def load_spec(path: str | Path) -> RunSpec:
         raise SpecError(f"{path}: nothing to screen: give a [space] table or [[joins]] "
                         f"(see runs/viglas.toml)")
     name = top.get("name", str, path.stem)
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise top.error("name", f"{name!r} must be letters, digits, '.', '_' or '-'")
     scorers = top.symbols("scorers", DEFAULT_SCORERS, distinct=True)
     outputs = _scorer_outputs(top, scorers)
@@ -388,6 +390,7 @@ def _read_space(space: _Reader) -> tuple[CompositionSpace | None, tuple[tuple[st
         return None, tuple(normalised)
     centres = space.get("centres", (list, dict), list(DEFAULT_VALENCES))
     if isinstance(centres, list):
+        centres = space.symbols("centres", (), distinct=True)
         unknown = [c for c in centres if c not in DEFAULT_VALENCES]
         if unknown:
             raise space.error("centres", f"no default valence for {unknown[0]!r}; write centres "
@@ -468,7 +471,7 @@ def _read_csv(space: _Reader, path: Path, column: str) -> list[tuple[str, Path, 
                                          f"(columns: {reader.fieldnames}); set space.csv_column")
             return [(row[column], path, f"line {n}") for n, row in enumerate(reader, start=2)]
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise space.error("csv", f"cannot read {path} ({exc})") from exc
+        raise space.error("csv", f"cannot read {str(path)!r} ({exc})") from exc
 
 
 def _read_objectives(rank: _Reader, outputs: set[str]) -> tuple[Objective, ...]:
