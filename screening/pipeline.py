@@ -248,7 +248,7 @@ def _check_run_dir(spec: RunSpec, out_dir: Path) -> None:
                            f"give --out a new or empty directory")
         return
     try:
-        old_hash = store.read_toml(spec_file).get("meta", {}).get("content_hash")
+        old_hash = store.read_meta(out_dir).get("content_hash")
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise RunError(f"{spec_file} is unreadable ({one_line(exc)}); delete {out_dir} or "
                        f"use --out DIR") from exc

@@ -127,6 +127,13 @@ def read_toml(path: Path) -> dict[str, Any]:
     return tomllib.loads(path.read_text())
 
 
+def read_meta(run_dir: Path) -> dict[str, Any]:
+    """The ``[meta]`` table of the run's ``spec.toml`` (content hash, creation time, versions);
+    raises OSError, UnicodeDecodeError or TOMLDecodeError when the file cannot be read."""
+    meta = read_toml(run_dir / "spec.toml").get("meta")
+    return meta if isinstance(meta, dict) else {}
+
+
 def _read_json(path: Path) -> dict[str, Any] | None:
     """The JSON object at ``path``; None when it is missing, unreadable or not an object."""
     try:
@@ -333,8 +340,9 @@ def _acquire(lock_path: Path) -> int:
         except BlockingIOError:
             os.close(fd)
             pid, host = _holder(lock_path)
-            raise StoreError(f"{lock_path.parent} is in use by another viglas run (pid {pid} on "
-                             f"{host or 'this machine'}); wait for it to end or stop it") from None
+            holder = f"pid {pid} on {host or 'this machine'}" if pid is not None else "starting"
+            raise StoreError(f"{lock_path.parent} is in use by another viglas run ({holder}); "
+                             f"wait for it to end or stop it") from None
         try:
             if os.fstat(fd).st_ino == os.stat(lock_path).st_ino:
                 return fd
@@ -379,11 +387,10 @@ def run_summary(run_dir: Path) -> dict[str, Any]:
     row: dict[str, Any] = {"name": run_dir.name, "candidates": 0, "ranked": 0,
                            "status": "incomplete", "created_utc": "", "spec_hash": ""}
     try:
-        meta = read_toml(run_dir / "spec.toml").get("meta")
+        meta = read_meta(run_dir)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         row["status"] = f"corrupt: spec.toml unreadable ({one_line(exc)[:60]})"
         return row
-    meta = meta if isinstance(meta, dict) else {}
     row["created_utc"] = meta.get("created_utc", "")
     row["spec_hash"] = meta.get("content_hash", "")
     for table in ("candidates", "ranked"):
