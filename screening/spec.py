@@ -458,7 +458,7 @@ def _read_joins(top: _Reader) -> tuple[Join, ...]:
             joins.append(Join(members, reader.number("step", 0.05),
                               {k: tuple(v) for k, v in bounds.items()}))
         except JoinError as exc:
-            raise reader.error("end_members", str(exc)) from exc
+            raise reader.error(exc.key, str(exc)) from exc
     return tuple(joins)
 
 

@@ -61,7 +61,7 @@ BAD_SPECS = {
                          "centres: 'Li' is an alkali, halogen or chalcogen"),
     "trailing minus": (_spec('"LiCl"]', '"Li2O-"]'), "explicit[1]: '-' with nothing after it"),
     "join step 1e-7": ('[[joins]]\nend_members = ["LiCl", "AlCl3"]\nstep = 1e-7\n',
-                       "step 1e-07 gives 10,000,001 mixtures of 2 end members, above"),
+                       "joins[0].step: step 1e-07 gives 10,000,001 mixtures of 2 end members"),
     "join bounds": ('[[joins]]\nend_members = ["LiCl", "AlCl3"]\nbounds = { LiCl = "x" }\n',
                     "joins[0].bounds.LiCl: expected [low, high]"),
 }
