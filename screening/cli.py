@@ -6,6 +6,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 import pandas as pd
@@ -30,16 +31,27 @@ def _results_root() -> Path:
     return Path(os.environ.get("VIGLAS_RESULTS", "results"))
 
 
+def _fail(message: str, status: int = 2) -> NoReturn:
+    click.echo(f"viglas: error: {message}", err=True)
+    sys.exit(status)
+
+
 class _Group(click.Group):
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.exceptions.NoArgsIsHelpError:
+            raise  # plain `viglas` shows the help
+        except click.UsageError as exc:  # `viglas --bogus`: one line, not usage + hint
+            _fail(exc.format_message(), exc.exit_code)
+
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
         except USER_ERRORS as exc:
-            click.echo(f"viglas: error: {exc}", err=True)
-            sys.exit(2)
-        except click.ClickException as exc:  # bad options: one line too, not usage + hint
-            click.echo(f"viglas: error: {exc.format_message()}", err=True)
-            sys.exit(exc.exit_code)
+            _fail(str(exc))
+        except click.ClickException as exc:  # a subcommand's bad option or argument
+            _fail(exc.format_message(), exc.exit_code)
 
 
 @click.group(cls=_Group)

@@ -118,6 +118,8 @@ def test_an_unreachable_scheduler_is_refused_within_seconds(tmp_path):
     (["predict", "LiAlCl4", "--temperature", "-500"], "-500.0 C is not a temperature above"),
     (["predict", "LiAlCl4", "--temperature", "warm"], "Invalid value for '--temperature'"),
     (["query"], "Missing argument 'RUN'"),
+    (["--bogus"], "No such option '--bogus'"),
+    (["nosuch"], "No such command 'nosuch'"),
 ])
 def test_bad_command_lines_fail_in_one_line(args, message):
     assert message in one_line_error(CliRunner().invoke(main, args))
