@@ -120,18 +120,17 @@ def build_sql(columns: list[str], where: str | None, sort: str | None, top: int 
 
 def _check_shape(con: duckdb.DuckDBPyConnection, sql: str, top: int | None) -> None:
     """Refuse a built query whose parse tree is not ``SELECT ... FROM ranked [WHERE ...]
-    ORDER BY ... [LIMIT top]``: a ``--sort`` such as ``rank LIMIT 5`` would change it."""
+    ORDER BY ... [LIMIT top]``: a ``--sort`` such as ``rank OFFSET 5`` would change it."""
     tree = json.loads(con.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0])
     if tree.get("error"):
         raise QueryError(f"bad SQL: {tree.get('error_message', 'cannot parse')}")
-    [statement] = tree["statements"]
-    node = statement["node"]
-    modifiers = [m["type"] for m in node.get("modifiers", [])]
-    wanted = ["ORDER_MODIFIER", *(["LIMIT_MODIFIER"] if top is not None else [])]
-    limit = node["modifiers"][-1].get("limit") if top is not None and modifiers == wanted else {}
-    if (node["type"] != "SELECT_NODE" or node["from_table"].get("table_name") != "ranked"
-            or modifiers != wanted
-            or (top is not None and (limit or {}).get("literal", {}).get("text") != str(top))):
+    node = tree["statements"][0]["node"]
+    modifiers = [(m["type"], ((m.get("limit") or {}).get("literal") or {}).get("text"),
+                  m.get("offset")) for m in node.get("modifiers", [])]
+    wanted = [("ORDER_MODIFIER", None, None),
+              *([("LIMIT_MODIFIER", str(top), None)] if top is not None else [])]
+    if (len(tree["statements"]) != 1 or node["type"] != "SELECT_NODE"
+            or node["from_table"].get("table_name") != "ranked" or modifiers != wanted):
         raise QueryError("--where/--sort must be a condition and a sort order over ranked; "
                          "they may not add LIMIT, OFFSET, UNION or another FROM (use --sql)")
 

@@ -158,6 +158,7 @@ def test_nothing_but_one_select_runs(viglas, secrets, sql):
     (["--sort", "rank LIMIT 100", "--top", "3"], "bad SQL"),
     (["--sort", "rank LIMIT 100"], "may not add LIMIT"),
     (["--sort", "rank OFFSET 2"], "may not add LIMIT, OFFSET"),
+    (["--sort", "rank OFFSET 2", "--top", "3"], "may not add LIMIT, OFFSET"),
 ])
 def test_flags_cannot_change_the_shape_of_the_query(viglas, flags, message):
     assert message in one_line_error(viglas("query", "tiny", *flags))
