@@ -33,9 +33,9 @@ def is_element(symbol: str) -> bool:
 
 def format_amount(amount: float) -> str:
     """Write an amount the way formulas do: ``1`` is omitted, ``2.5`` stays, ``0.333333``."""
-    if abs(amount - 1.0) < 10 ** -AMOUNT_DIGITS:
-        return ""
     rounded = float(f"{amount:.{AMOUNT_DIGITS}g}")
+    if rounded == 1.0:  # after rounding, or 1.0000011 would be written "1"
+        return ""
     # Positional notation always: "1e-05" would not parse back as an amount.
     return f"{rounded:.12f}".rstrip("0").rstrip(".")
 

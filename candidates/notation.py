@@ -10,6 +10,9 @@ Accepted forms (nested freely)::
 
 A ``-`` followed by a number is a join separator only when the first component carries a leading
 coefficient too (``75Li2S-25P2S5``); otherwise it is a minus sign (``LiAl-2Cl4``): an error.
+A ``+`` or ``-`` needs a component on each side (``Li2O-`` is an error, not ``Li2O``), and every
+amount is a finite number above zero: ``Li0Cl``, a 400-digit amount and an amount below what a
+formula string keeps (1e-6) are errors, as are parentheses nested deeper than 16 levels.
 """
 
 from __future__ import annotations
@@ -18,11 +21,14 @@ import re
 
 from pymatgen.core import Composition, Element
 
-from candidates.formula import format_formula, is_element
+from candidates.formula import AMOUNT_DIGITS, format_formula, is_element
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?|\.\d+")
+# an amount and what it belongs to: an element symbol or a closing parenthesis
+_AMOUNT = re.compile(r"([A-Z][a-z]*|\))(\d+(?:\.\d+)?|\.\d+)")
 _FORMULA = re.compile(r"[A-Za-z0-9.()]+")
-_FORMULA_TOKENS = re.compile(r"(?:[A-Z][a-z]*|\d+(?:\.\d+)?|\.\d+|[()])+")
+# possessive: backtracking into runs of digits made a failed match exponential in their length
+_FORMULA_TOKENS = re.compile(r"(?:[A-Z][a-z]*+|\d++(?:\.\d++)?+|\.\d++|[()])++")
 _SYMBOL = re.compile(r"[A-Z][a-z]*")
 _BAD_TOKEN = re.compile(r"[^A-Za-z0-9.()\s+\-]+")
 _PERCENT = re.compile(
@@ -35,6 +41,12 @@ _TRANSLATION = str.maketrans(
 _SEPARATORS = " +-"
 #: Joins whose coefficients add up to this are molar percentages and become fractions.
 _PERCENT_TOTAL = 100.0
+#: Amounts (and coefficients) above this are refused: they are typing errors, not glasses.
+MAX_AMOUNT = 1e6
+#: Smallest amount kept: a formula string writes amounts to this resolution and drops the rest.
+MIN_AMOUNT = 10.0 ** -AMOUNT_DIGITS
+#: Deepest nesting of parentheses read (real notations use three or four levels).
+MAX_DEPTH = 16
 
 
 class NotationError(ValueError):
@@ -52,16 +64,54 @@ def parse_composition(text: str) -> Composition:
         cleaned = cleaned[1:-1].strip()  # CSV cells quoted twice, as in the Liverpool dataset
     if not cleaned:
         raise NotationError(f"empty composition {text!r}")
+    depth = _depth(cleaned)
+    if depth > MAX_DEPTH:
+        raise NotationError(f"parentheses nested {depth} deep in {_short(text)}; at most "
+                            f"{MAX_DEPTH} levels are read")
     comp = _parse(cleaned, text)
     if comp.num_atoms <= 0:
         raise NotationError(f"zero total amount in {text!r}")
+    for element, amount in comp.get_el_amt_dict().items():
+        if not amount <= MAX_AMOUNT:
+            raise NotationError(f"amount {amount:g} of {element} in {_short(text)} is above "
+                                f"{MAX_AMOUNT:g}")
+        # compared as a formula will write it, so that the formula parses again
+        if float(f"{amount:.{AMOUNT_DIGITS}g}") <= MIN_AMOUNT:
+            raise NotationError(f"amount {amount:g} of {element} in {text!r} is not above "
+                                f"{MIN_AMOUNT:g}, the smallest amount a formula keeps")
     return comp
+
+
+def _depth(text: str) -> int:
+    depth = deepest = 0
+    for char in text:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def _short(text: str) -> str:
+    """``repr(text)``, shortened in the middle when it would not fit on a line."""
+    return repr(text) if len(text) <= 60 else repr(f"{text[:28]}...{text[-28:]}")
+
+
+def _amount(number: str, what: str, written: str, source: str) -> float:
+    """The value of ``number``, an amount or coefficient (``what``) written ``written`` in
+    ``source``; refused unless finite and above zero."""
+    shown = repr(written if len(written) <= 16 else f"{written[:12]}...")
+    value = float(number)
+    if value == 0:
+        raise NotationError(f"zero {what} {shown} in {source!r}; leave the component out")
+    if not value <= MAX_AMOUNT:
+        raise NotationError(f"{what} {shown} in {_short(source)} is above {MAX_AMOUNT:g}")
+    return value
 
 
 def to_formula(comp: Composition) -> str:
     """Plain formula in pymatgen's electronegativity order, unreduced: ``LiAlCl2.5O0.75``."""
     amounts = comp.get_el_amt_dict()
-    order = [token.rstrip("0123456789.") for token in comp.formula.split()]
+    # pymatgen writes tiny amounts as 1e-07: take the symbol, not "everything but the digits"
+    order = [_SYMBOL.match(token).group() for token in comp.formula.split()]
     return format_formula([(symbol, amounts[symbol]) for symbol in order])
 
 
@@ -71,7 +121,7 @@ def normalise(text: str) -> str:
 
 
 def _parse(text: str, source: str) -> Composition:
-    percent = _PERCENT.fullmatch(text)
+    percent = _PERCENT.fullmatch(text) if "%" in text else None
     if percent:
         parent = _parse(percent["parent"], source)
         return _substitute(parent, percent["pct"], percent["anion"], source)
@@ -109,6 +159,7 @@ def _parse_join(text: str, source: str) -> Composition:
     """Sum the components of a join, turning mol% coefficients into fractions."""
     parts: list[tuple[float, Composition]] = []
     first_has_coefficient = False
+    operator = ""  # a '+' or '-' read since the last component, which must be followed by one
     pos = 0
     while pos < len(text):
         char = text[pos]
@@ -116,6 +167,11 @@ def _parse_join(text: str, source: str) -> Composition:
             number = _NUMBER.match(text, pos + 1)
             if char == "-" and number and not (parts and first_has_coefficient):
                 raise NotationError(f"negative amount '-{number.group()}' in {source!r}")
+            if char != " ":
+                if not parts or operator:
+                    after = f"after {operator!r}" if operator else "with nothing before it"
+                    raise NotationError(f"{char!r} {after} in {source!r}")
+                operator = char
             pos += 1
             continue
         lead = _NUMBER.match(text, pos)
@@ -125,7 +181,11 @@ def _parse_join(text: str, source: str) -> Composition:
                 raise NotationError(f"coefficient {lead.group()!r} without a formula in {source!r}")
             first_has_coefficient = first_has_coefficient or not parts
         coefficient, comp, pos = _component(text, pos, source)
-        parts.append((coefficient * (float(lead.group()) if lead else 1.0), comp))
+        lead_value = _amount(lead.group(), "coefficient", lead.group(), source) if lead else 1.0
+        parts.append((coefficient * lead_value, comp))
+        operator = ""
+    if operator:
+        raise NotationError(f"{operator!r} with nothing after it in {source!r}")
     if not parts:
         raise NotationError(f"no composition in {source!r}")
     total = sum(coefficient for coefficient, _ in parts)
@@ -145,7 +205,8 @@ def _component(text: str, pos: int, source: str) -> tuple[float, Composition, in
         # a group followed by an element belongs to a formula such as (PO4)2Ca3
         if end == len(text) or text[end] in _SEPARATORS + "(":
             comp = _parse(text[pos + 1 : close].strip(), source)
-            return (float(trail.group()) if trail else 1.0), comp, end
+            amount = _amount(trail.group(), "amount", f"){trail.group()}", source) if trail else 1.0
+            return amount, comp, end
     run = _FORMULA.match(text, pos)
     if not run:
         bad = _BAD_TOKEN.match(text, pos)
@@ -173,6 +234,8 @@ def _formula(formula: str, source: str) -> Composition:
     for symbol in _SYMBOL.findall(formula):
         if not is_element(symbol):
             raise NotationError(f"unknown element {symbol!r} in {source!r}")
+    for owner, number in _AMOUNT.findall(formula):
+        _amount(number, "amount", owner + number, source)
     try:
         return Composition(formula)
     except ValueError as exc:

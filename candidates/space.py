@@ -28,11 +28,14 @@ HALOGENS = frozenset({"F", "Cl", "Br", "I"})
 CHALCOGENS = frozenset({"O", "S", "Se"})
 ANIONS_AND_ALKALIS = ALKALIS | HALOGENS | CHALCOGENS
 
-#: Columns of the candidate table, in order; every row keeps its generation parameters.
-CANDIDATE_COLUMNS = (
-    "formula", "source", "alkali", "metal", "halogen", "chalcogen", "a_per_m", "o_per_m",
-    "s_per_m", "x_per_m", "valence", "metal2_frac", "halogen2_frac", "charge_balanced",
-)
+#: Columns of the candidate table, in order, with the kind of value each holds (what a filter may
+#: compare it with); every row keeps its generation parameters.
+CANDIDATE_KINDS: dict[str, type] = {
+    "formula": str, "source": str, "alkali": str, "metal": str, "halogen": str, "chalcogen": str,
+    "a_per_m": float, "o_per_m": float, "s_per_m": float, "x_per_m": float, "valence": float,
+    "metal2_frac": float, "halogen2_frac": float, "charge_balanced": bool,
+}
+CANDIDATE_COLUMNS = tuple(CANDIDATE_KINDS)
 #: The element slots of a grid formula, each a column of the class table.
 _SLOTS = ("alkali", "metal_1", "metal_2", "halogen_1", "halogen_2", "chalcogen")
 
@@ -65,6 +68,18 @@ class CompositionSpace:
         for symbol in symbols:
             if not is_element(symbol):
                 raise SpaceError(f"unknown element {symbol!r} in the composition space")
+        halogens = [*self.halogens, *(s for pair in self.halogen_mixes for s in pair)]
+        centres = [*self.valences, *(s for pair in self.centre_mixes for s in pair)]
+        for role, listed, allowed in (("alkali", self.alkali, ALKALIS),
+                                      ("halogens", halogens, HALOGENS),
+                                      ("chalcogens", self.chalcogens, CHALCOGENS)):
+            wrong = [s for s in listed if s not in allowed]
+            if wrong:
+                raise SpaceError(f"{role}: {wrong[0]!r} is not one of {', '.join(sorted(allowed))}")
+        misplaced = [s for s in centres if s in ANIONS_AND_ALKALIS]
+        if misplaced:
+            raise SpaceError(f"centres: {misplaced[0]!r} is an alkali, halogen or chalcogen, not a "
+                             f"network centre")
         for a, b in self.centre_mixes:
             missing = [s for s in (a, b) if s not in self.valences]
             if missing:
@@ -81,10 +96,23 @@ class CompositionSpace:
 
     def grid_size(self) -> int:
         """Number of grid points before validity filtering and deduplication."""
-        n_centres = len(self.centres) + len(self.centre_mixes) * len(self.centre_mix_fractions)
-        n_halogens = len(self.halogens) + len(self.halogen_mixes) * len(self.halogen_mix_fractions)
-        return (len(self.alkali) * n_centres * n_halogens * len(self.chalcogens)
-                * len(self.chalcogen_per_m) * len(self.a_per_m))
+        return grid_points(alkali=len(self.alkali), centres=len(self.centres),
+                           centre_mixes=len(self.centre_mixes),
+                           centre_mix_fractions=len(self.centre_mix_fractions),
+                           halogens=len(self.halogens), halogen_mixes=len(self.halogen_mixes),
+                           halogen_mix_fractions=len(self.halogen_mix_fractions),
+                           chalcogens=len(self.chalcogens),
+                           chalcogen_per_m=len(self.chalcogen_per_m), a_per_m=len(self.a_per_m))
+
+
+def grid_points(*, alkali: int, centres: int, centre_mixes: int, centre_mix_fractions: int,
+                halogens: int, halogen_mixes: int, halogen_mix_fractions: int, chalcogens: int,
+                chalcogen_per_m: int, a_per_m: int) -> int:
+    """Grid points of a space with that many values on each axis: what a spec reader checks
+    against ``max_candidates`` before building any axis."""
+    return (alkali * (centres + centre_mixes * centre_mix_fractions)
+            * (halogens + halogen_mixes * halogen_mix_fractions) * chalcogens
+            * chalcogen_per_m * a_per_m)
 
 
 def _options(kind: str, singles: tuple[str, ...], mixes: tuple[tuple[str, str], ...],

@@ -6,35 +6,52 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 import pandas as pd
+from pyarrow import ArrowException
 
 from candidates.formula import FormulaError
 from candidates.notation import NotationError, normalise
 from candidates.space import SpaceError
 from featurizers.registry import FeaturizerError, describe_featurizers
 from screening import store
+from screening.errors import one_line
 from screening.query import FORMATS, QueryError, render, run_query
 from screening.scorers import ScorerError, known_scorers, load_scorer
-from screening.spec import SpecError, load_spec
+from screening.spec import SpecError, kelvin, load_spec
 
 #: Errors caused by what the user typed or pointed at; shown as one line, exit status 2.
 USER_ERRORS = (SpecError, SpaceError, NotationError, FormulaError, FeaturizerError, ScorerError,
-               QueryError, store.RunNotFoundError)
+               QueryError, store.RunNotFoundError, store.StoreError)
 
 
 def _results_root() -> Path:
     return Path(os.environ.get("VIGLAS_RESULTS", "results"))
 
 
+def _fail(message: str, status: int = 2) -> NoReturn:
+    click.echo(f"viglas: error: {message}", err=True)
+    sys.exit(status)
+
+
 class _Group(click.Group):
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.exceptions.NoArgsIsHelpError:
+            raise  # plain `viglas` shows the help
+        except click.UsageError as exc:  # `viglas --bogus`: one line, not usage + hint
+            _fail(exc.format_message(), exc.exit_code)
+
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
         except USER_ERRORS as exc:
-            click.echo(f"viglas: error: {exc}", err=True)
-            sys.exit(2)
+            _fail(str(exc))
+        except click.ClickException as exc:  # a subcommand's bad option or argument
+            _fail(exc.format_message(), exc.exit_code)
 
 
 @click.group(cls=_Group)
@@ -61,6 +78,9 @@ def run(spec_path: Path, out: Path | None, scheduler: str | None, workers: int |
                             progress=not quiet)
     except RunError as exc:
         raise SpecError(str(exc)) from exc
+    except OSError as exc:  # a full disk, a directory made read-only meanwhile...
+        raise store.StoreError(f"cannot write {exc.filename or out_dir}: {exc.strerror or exc}"
+                               ) from exc
     except KeyboardInterrupt:
         click.echo(f"\nviglas: interrupted; finished partitions are saved in {out_dir}. "
                    f"Run the same command again to resume.", err=True)
@@ -133,8 +153,9 @@ def scorers() -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per input.")
 def predict(inputs: tuple[str, ...], temperature_C: float, as_json: bool) -> None:
     """Every proxy for compositions in any accepted notation (e.g. 'LiAlCl4-75%O')."""
+    temperature_K = kelvin(temperature_C, "--temperature")
     formulas = [normalise(text) for text in inputs]
-    frame = pd.concat([load_scorer(name).score(formulas, temperature_C + 273.15)
+    frame = pd.concat([load_scorer(name).score(formulas, temperature_K)
                        for name in known_scorers()], axis=1)
     frame.insert(0, "formula", formulas)
     frame.insert(0, "input", list(inputs))
@@ -161,5 +182,16 @@ def plot(run_ref: str, out: Path | None) -> None:
     """Write the run's plots: conductivity and Tg against O content, Pareto front, join maps."""
     from screening.plots import plot_run
 
-    for path in plot_run(store.resolve_run(run_ref, _results_root()), out):
+    run_dir = store.resolve_run(run_ref, _results_root())
+    if not store.is_complete(run_dir):
+        raise store.StoreError(f"{run_dir} is not a finished run, or its files changed since "
+                               f"(see `viglas runs`); `viglas run` on its spec finishes or "
+                               f"repairs it")
+    if out is not None and out.exists() and not out.is_dir():
+        raise store.StoreError(f"--out {out} is a file; give a directory for the PNGs")
+    try:
+        written = plot_run(run_dir, out)
+    except (OSError, ArrowException) as exc:
+        raise store.StoreError(f"cannot plot {run_dir}: {one_line(exc)}") from exc
+    for path in written:
         click.echo(f"wrote {path}")

@@ -1,17 +1,26 @@
 """Run a screen: candidates -> features -> scores -> ranking, partitions executed on Dask.
 
 The candidate table is cut into fixed partitions; each partition is one Dask task that featurizes
-and scores it in bulk and writes two part files (features, scores). A partition whose part files
-exist is never recomputed, so a killed run restarted with the same spec resumes where it stopped
-and ends with the same ranked table. At the end the score parts are concatenated and ranked and
-the feature parts become the ``features.parquet`` dataset as they are.
+and scores it in bulk and writes two part files (features, scores) and a marker with their
+checksums. A partition whose parts match their marker is never recomputed, so a killed run
+restarted with the same spec resumes where it stopped and ends with the same ranked table; a part
+damaged since (truncated, overwritten) is recomputed with a notice. At the end the score parts are
+concatenated and ranked, the final files are recorded in the run's manifest and the feature parts
+become the ``features.parquet`` dataset as they are.
+
+Everything that can be checked is checked before anything is written: the featurizers and scorers
+load, the scheduler answers, the candidates enumerate within ``max_candidates``, the run directory
+is free (it is locked for the run) and holds no other spec, and every featurizer and scorer works
+on one candidate, whose score columns then check the type of every filter value.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import multiprocessing
 import os
+import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -29,6 +38,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from dask.distributed import Client, LocalCluster, as_completed
+from distributed.comm import connect
+from distributed.security import Security
 from distributed.utils import get_mp_context
 from matminer.featurizers.base import BaseFeaturizer
 from tqdm.auto import tqdm
@@ -37,10 +48,13 @@ from candidates.joins import enumerate_join
 from candidates.space import dedupe, enumerate_space, explicit_rows
 from featurizers.registry import FeaturizerError, featurize_formulas, load_featurizer
 from screening import ranking, store
+from screening.errors import one_line
 from screening.scorers import load_scorer
 from screening.scorers.base import Scorer
-from screening.spec import RunSpec, SpecError
+from screening.spec import RunSpec, SpecError, check_filter_kinds
 
+#: How long ``--scheduler`` gets to answer before the run is refused.
+SCHEDULER_TIMEOUT_S = 3.0
 _VERSIONED = ("viglas-screen", "pymatgen", "matminer", "smact", "dask", "distributed", "pandas",
               "scikit-learn", "pyarrow", "duckdb")
 
@@ -127,8 +141,30 @@ def score_partition_to_files(formulas: Sequence[str], toolkit_blob: bytes, tempe
     receives the feature matrix nor writes it, which on a few cores would make it the bottleneck.
     """
     features, scores = score_partition(formulas, toolkit_blob, temperature_K)
-    _write_part(features, scores, out_dir, index)
+    store.write_partition(out_dir, index, features, scores)
     return len(features)
+
+
+def check_scheduler(address: str, timeout_s: float = SCHEDULER_TIMEOUT_S) -> None:
+    """Raise :class:`RunError` unless a Dask scheduler answers at ``address`` within
+    ``timeout_s`` (a Client would wait 20 s or more, then fail with a traceback)."""
+
+    async def identity() -> dict:
+        comm = await connect(address, timeout=timeout_s,
+                             **Security().get_connection_args("client"))
+        try:
+            await comm.write({"op": "identity"})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    try:
+        answer = asyncio.run(asyncio.wait_for(identity(), timeout_s))
+    except Exception as exc:  # whatever went wrong, the user's answer is the same
+        raise RunError(f"no Dask scheduler answers at {address!r} within {timeout_s:g} s "
+                       f"({one_line(exc)}); start one there or leave out --scheduler") from exc
+    if not isinstance(answer, dict) or answer.get("type") != "Scheduler":
+        raise RunError(f"{address!r} answers, but not as a Dask scheduler")
 
 
 def start_client(scheduler: str | None, workers: int | None) -> Client:
@@ -145,6 +181,8 @@ def _local_cluster(n_workers: int) -> LocalCluster:
     on a small machine with the client's enumeration); a forkserver imports them once. A forked
     worker would see the environment the server started with, so it is given the client's
     current one, except the variables Dask pins per worker (thread counts, malloc settings).
+    The scheduler's HTTP server (health and metrics routes, no dashboard) takes a free port
+    instead of 8787, which another cluster on the machine may hold (a warning on every run).
     """
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     with dask.config.set({"distributed.worker.multiprocessing-method": method}):
@@ -153,7 +191,8 @@ def _local_cluster(n_workers: int) -> LocalCluster:
         pinned = dask.config.get("distributed.nanny.pre-spawn-environ")
         env = {name: value for name, value in os.environ.items() if name not in pinned}
         return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                            dashboard_address=None, silence_logs=logging.ERROR, env=env)
+                            dashboard_address=None, silence_logs=logging.ERROR, env=env,
+                            scheduler_kwargs={"dashboard_address": ":0"})
 
 
 def close_client(starting: Future, own_cluster: bool) -> None:
@@ -172,33 +211,131 @@ def _versions() -> dict[str, str]:
     return {name: version(name) for name in _VERSIONED}
 
 
-def _open_run_dir(spec: RunSpec, out_dir: Path) -> None:
+def _notice(message: str) -> None:
+    print(f"viglas: {message}", file=sys.stderr)
+
+
+class _Cluster:
+    """The run's Dask client: started in the background when first wanted, closed once."""
+
+    def __init__(self, background: ThreadPoolExecutor, scheduler: str | None,
+                 workers: int | None) -> None:
+        self.background, self.scheduler, self.workers = background, scheduler, workers
+        self.starting: Future | None = None
+
+    def start(self) -> None:
+        if self.starting is None:
+            self.starting = self.background.submit(start_client, self.scheduler, self.workers)
+
+    def client(self) -> Client:
+        self.start()
+        return self.starting.result()
+
+    def close(self) -> None:
+        # Closing takes seconds; it runs in the background while the client ranks.
+        if self.starting is not None:
+            self.background.submit(close_client, self.starting, self.scheduler is None)
+            self.starting = None
+
+
+def _check_run_dir(spec: RunSpec, out_dir: Path) -> None:
+    """Refuse a directory that holds another spec's run, or other files and no run at all."""
+    spec_file = out_dir / "spec.toml"
+    if not spec_file.exists():
+        strays = sorted(p.name for p in out_dir.iterdir() if p.name != store.LOCK)
+        if strays:
+            raise RunError(f"{out_dir} holds {strays[0]!r} and no viglas run (no spec.toml); "
+                           f"give --out a new or empty directory")
+        return
+    try:
+        old_hash = store.read_meta(out_dir).get("content_hash")
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise RunError(f"{spec_file} is unreadable ({one_line(exc)}); delete {out_dir} or "
+                       f"use --out DIR") from exc
+    if old_hash != spec.content_hash:
+        raise RunError(f"{out_dir} holds a run of a different spec (hash {old_hash}, this "
+                       f"spec {spec.content_hash}); use --out DIR or delete {out_dir}")
+
+
+def _write_spec(spec: RunSpec, out_dir: Path) -> None:
     spec_file = out_dir / "spec.toml"
     if spec_file.exists():
-        old_hash = store.read_toml(spec_file).get("meta", {}).get("content_hash")
-        if old_hash != spec.content_hash:
-            raise RunError(f"{out_dir} holds a run of a different spec (hash {old_hash}, this "
-                           f"spec {spec.content_hash}); use --out DIR or delete {out_dir}")
-        store.remove_stale_temporaries(out_dir)
         return
-    (out_dir / store.PARTS_DIR).mkdir(parents=True, exist_ok=True)
     meta = {"content_hash": spec.content_hash, "source": str(spec.source),
             "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "versions": _versions()}
     store.write_toml({**spec.resolved, "meta": meta}, spec_file)
 
 
-def _write_part(features: pd.DataFrame, scores: pd.DataFrame, out_dir: Path, index: int) -> None:
-    # Scores last: a partition is done when both files exist, so a score part alone (what the
-    # tests count) always belongs to a finished partition.
-    features_path, scores_path = store.part_paths(out_dir, index)
-    features_path.parent.mkdir(parents=True, exist_ok=True)
-    store.write_parquet(features, features_path, use_dictionary=False)
-    store.write_parquet(scores, scores_path)
+def _probe(toolkit_blob: bytes, spec: RunSpec, formula: str) -> dict[str, type | None]:
+    """Featurize and score ``formula`` here, before anything is written; returns the kind
+    (bool, float, str or None when unknown) of each score column.
+
+    This fits or loads every model once, before any worker needs one (on a fresh machine the
+    workers then read the on-disk model cache instead of each fitting the same model), and turns
+    a scorer or featurizer that cannot work, e.g. with a bad ``scorer_options`` value, into a
+    :class:`SpecError` instead of a failure in every partition after the run has started.
+    """
+    toolkit = _unpack(toolkit_blob)
+    try:
+        featurize_formulas(toolkit.featurizers, [formula])
+    except Exception as exc:  # plug-in code: any failure is reported, with its cause chained
+        raise SpecError(f"{spec.source}: featurizers: fail on {formula} "
+                        f"({one_line(exc)})") from exc
+    frames = []
+    for ref, scorer in zip(spec.scorers, toolkit.scorers, strict=True):
+        try:
+            frames.append(scorer.score([formula], spec.temperature_K))
+        except Exception as exc:  # as above: a scorer's own error, named with its options
+            raise SpecError(f"{spec.source}: scorer {ref!r} with options "
+                            f"{spec.scorer_options.get(ref, {})} fails on {formula} "
+                            f"({one_line(exc)}); check scorer_options.{ref}") from exc
+    schema = pa.Table.from_pandas(pd.concat(frames, axis=1), preserve_index=False).schema
+    return {field.name: _kind(field.type) for field in schema}
 
 
-def _is_done(out_dir: Path, index: int) -> bool:
-    return all(path.exists() for path in store.part_paths(out_dir, index))
+def _kind(arrow_type: pa.DataType) -> type | None:
+    if pa.types.is_boolean(arrow_type):
+        return bool
+    if pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type):
+        return float
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+        return str
+    return None
+
+
+def _reopen(out_dir: Path, files: dict[str, store.Digest], damaged: dict[str, str],
+            n_parts: int, size: int) -> None:
+    """Turn a finished run whose final files are damaged back into an unfinished one.
+
+    Every partition whose feature part and score rows are intact goes back to ``.parts`` as a
+    finished partition; the resume then recomputes the others. The complete manifest is
+    replaced last, so a run killed here reopens again from where it was.
+    """
+    scores = None
+    if "scores.parquet" in files and "scores.parquet" not in damaged:
+        scores = pq.read_table(out_dir / "scores.parquet")
+    for index in range(n_parts):
+        name = store.features_part(index)
+        if (scores is None or name not in files or name in damaged
+                or store.check_partition(out_dir, index) is None):
+            continue
+        store.restore_partition(out_dir, index, files[name],
+                                scores.slice(index * size, size))
+    for name in ("ranked.parquet", "scores.parquet"):
+        (out_dir / name).unlink(missing_ok=True)
+    shutil.rmtree(out_dir / "features.parquet", ignore_errors=True)
+    intact = {name: digest for name, digest in files.items()
+              if name == "candidates.parquet" and name not in damaged}
+    store.write_manifest(out_dir, intact, complete=False)
+
+
+def _write_candidates(candidates: pd.DataFrame, out_dir: Path) -> store.Digest:
+    """Write the candidate table and record it in the (incomplete) manifest, so a resumed run
+    can tell an intact candidate file from a damaged one."""
+    digest = store.write_parquet(candidates, out_dir / "candidates.parquet")
+    store.write_manifest(out_dir, {"candidates.parquet": digest}, complete=False)
+    return digest
 
 
 def run_screen(spec: RunSpec, out_dir: Path, scheduler: str | None = None,
@@ -207,44 +344,71 @@ def run_screen(spec: RunSpec, out_dir: Path, scheduler: str | None = None,
     start = time.perf_counter()
     out_dir = out_dir.resolve()  # workers may not share the client's working directory
     toolkit = load_toolkit(spec)
-    ranked_path = out_dir / "ranked.parquet"
-    finished = ranked_path.exists() and (out_dir / "features.parquet").exists()
+    if scheduler:
+        check_scheduler(scheduler)
     # Starting a LocalCluster is seconds of waiting for worker processes: it runs in the
     # background while the client enumerates, and closing it runs while the client ranks.
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="viglas") as background:
-        client = None if finished else background.submit(start_client, scheduler, workers)
+    with (ThreadPoolExecutor(max_workers=2, thread_name_prefix="viglas") as background,
+          store.run_lock(out_dir, _notice)):
+        cluster = _Cluster(background, scheduler, workers)
+        if not (store.read_manifest(out_dir) or (False,))[0]:
+            cluster.start()
         try:
             candidates, n_duplicates = build_candidates(spec)
-            _open_run_dir(spec, out_dir)
-            n_parts = -(-len(candidates) // spec.partition_size)
-            if finished:
-                store.remove_parts(out_dir)  # left behind if a run was killed while cleaning up
-                return RunResult(out_dir, len(candidates), pq.read_metadata(ranked_path).num_rows,
-                                 n_parts, n_parts, time.perf_counter() - start, n_duplicates)
-            candidates_path = out_dir / "candidates.parquet"
-            # Nothing reads the candidate file before the end, so it is written meanwhile.
-            written = (background.submit(store.write_parquet, candidates, candidates_path)
-                       if not candidates_path.exists() else None)
-            todo = [i for i in range(n_parts) if not _is_done(out_dir, i)]
-            if todo:
-                blob = cloudpickle.dumps(toolkit)
-                if progress:
-                    print(f"{spec.name}: loading models (fitted and cached on first use, "
-                          "about 20 s)", file=sys.stderr)
-                # Fit or load every model once here, before any worker needs one: on a fresh
-                # machine the workers then read the on-disk model cache instead of each fitting
-                # the same model.
-                score_partition(candidates["formula"].head(1).tolist(), blob, spec.temperature_K)
-                _compute_parts(candidates["formula"].to_numpy(), todo, blob, spec, out_dir,
-                               client.result(), scheduler is None, progress)
-            if written is not None:
-                written.result()
+            n_ranked, n_resumed = _resume(spec, out_dir, candidates, toolkit, cluster, progress)
         finally:
-            if client is not None:
-                background.submit(close_client, client, scheduler is None)
-        n_ranked = _finish(spec, out_dir, candidates)
-    return RunResult(out_dir, len(candidates), n_ranked, n_parts, n_parts - len(todo),
+            cluster.close()
+    n_parts = -(-len(candidates) // spec.partition_size)
+    return RunResult(out_dir, len(candidates), n_ranked, n_parts, n_resumed,
                      time.perf_counter() - start, n_duplicates)
+
+
+def _resume(spec: RunSpec, out_dir: Path, candidates: pd.DataFrame, toolkit: Toolkit,
+            cluster: _Cluster, progress: bool) -> tuple[int, int]:
+    """Under the run's lock: check the directory, repair what is damaged, compute the missing
+    partitions and finish; returns the ranked row count and how many partitions were resumed."""
+    n_parts = -(-len(candidates) // spec.partition_size)
+    _check_run_dir(spec, out_dir)
+    store.remove_stale_temporaries(out_dir)
+    manifest = store.read_manifest(out_dir)
+    if manifest is None and (out_dir / store.MANIFEST).exists():
+        _notice(f"{out_dir}: {store.MANIFEST} is unreadable; recomputing what it vouched for")
+    complete, files = manifest or (False, {})
+    damaged = store.verify_manifest(out_dir, files)
+    if complete and not damaged:
+        store.remove_parts(out_dir)  # left behind if a run was killed while cleaning up
+        return pq.read_metadata(out_dir / "ranked.parquet").num_rows, n_parts
+    if damaged:
+        found = "; ".join(f"{name} {reason}" for name, reason in damaged.items())
+        _notice(f"{out_dir}: damaged or missing: {found}; rebuilding from the intact files")
+    if complete:
+        _reopen(out_dir, files, damaged, n_parts, spec.partition_size)
+    states = {index: store.check_partition(out_dir, index) for index in range(n_parts)}
+    todo = [index for index, state in states.items() if state is not None]
+    broken = [f"partition {index}: {state}" for index, state in states.items()
+              if state not in (None, store.NOT_FINISHED)]
+    if broken:
+        more = f" and {len(broken) - 3} more" if len(broken) > 3 else ""
+        _notice(f"{out_dir}: recomputing {len(broken)} damaged partition(s) "
+                f"({'; '.join(broken[:3])}{more})")
+    blob = cloudpickle.dumps(toolkit)
+    if todo:
+        cluster.start()
+        if progress:
+            print(f"{spec.name}: loading models (fitted and cached on first use, about 20 s)",
+                  file=sys.stderr)
+        check_filter_kinds(spec, _probe(blob, spec, candidates["formula"].iloc[0]))
+    _write_spec(spec, out_dir)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="viglas-candidates") as writer:
+        # Nothing reads the candidate file before the end, so it is written meanwhile.
+        kept = files.get("candidates.parquet") if "candidates.parquet" not in damaged else None
+        written = writer.submit(_write_candidates, candidates, out_dir) if kept is None else None
+        if todo:
+            _compute_parts(candidates["formula"].to_numpy(), todo, blob, spec, out_dir,
+                           cluster.client(), cluster.scheduler is None, progress)
+        cluster.close()
+        digest = kept if written is None else written.result()
+    return _finish(spec, out_dir, candidates, digest), n_parts - len(todo)
 
 
 def _compute_parts(formulas: np.ndarray, todo: list[int], toolkit_blob: bytes, spec: RunSpec,
@@ -286,26 +450,32 @@ def _compute_parts(formulas: np.ndarray, todo: list[int], toolkit_blob: bytes, s
             result = future.result()
             index = index_of.pop(future.key)
             if not shared_disk:
-                _write_part(*result, out_dir, index)
+                store.write_partition(out_dir, index, *result)
             future.release()
             bar.update()
             submit_next()
 
 
-def _finish(spec: RunSpec, out_dir: Path, candidates: pd.DataFrame) -> int:
-    """Concatenate the score parts, rank, publish the features and drop the parts; returns the
-    ranked row count. Partition i holds candidate rows i * size to (i + 1) * size, so the scores
-    line up with ``candidates`` row for row and need no join."""
+def _finish(spec: RunSpec, out_dir: Path, candidates: pd.DataFrame,
+            candidates_digest: store.Digest) -> int:
+    """Concatenate the score parts, rank, record every final file in the manifest, publish the
+    features and drop the parts; returns the ranked row count. Partition i holds candidate rows
+    i * size to (i + 1) * size, so the scores line up with ``candidates`` row for row and need no
+    join. The manifest is written before the features move: a run killed in between finds its
+    features still in ``.parts`` and rebuilds the final files from them."""
     n_parts = -(-len(candidates) // spec.partition_size)
-    scores = store.concat_parquet([store.part_paths(out_dir, i)[1] for i in range(n_parts)],
-                                  out_dir / "scores.parquet")
+    scores = store.concat_parts([store.part_paths(out_dir, i)[1] for i in range(n_parts)])
     formulas = pa.chunked_array([pa.array(candidates["formula"].to_numpy(), pa.string())])
     if not scores.column("formula").equals(formulas):
         raise RunError(f"the partitions in {out_dir / store.PARTS_DIR} do not match the "
                        f"candidates of {spec.source}; delete {out_dir} and run again")
     table = pd.concat([candidates, scores.drop_columns("formula").to_pandas()], axis=1)
     ranked = ranking.rank(table, spec.objectives, spec.filters, spec.pareto, spec.confidence)
-    store.write_parquet(ranked, out_dir / "ranked.parquet")
+    files = {"candidates.parquet": candidates_digest,
+             "scores.parquet": store.write_parquet(scores, out_dir / "scores.parquet"),
+             "ranked.parquet": store.write_parquet(ranked, out_dir / "ranked.parquet")}
+    files |= {store.features_part(i): store.partition_digest(out_dir, i) for i in range(n_parts)}
+    store.write_manifest(out_dir, files, complete=True)
     store.publish_features(out_dir)
     store.remove_parts(out_dir)
     return len(ranked)

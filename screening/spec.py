@@ -1,7 +1,10 @@
 """Run specs: TOML files in runs/ declaring a screen, read strictly into a frozen :class:`RunSpec`.
 
-Every key is checked; a misspelt key, an unknown element or objective, or an unreadable CSV raises
-:class:`SpecError` with the file and key (and a suggestion), before anything is written.
+Every key is checked; a misspelt key, an unknown element or objective, a value of the wrong type,
+a non-finite or unphysical number, a duplicate, a grid larger than ``max_candidates`` or an
+unreadable CSV raises :class:`SpecError` with the file and key (and a suggestion), before anything
+is written. Grid sizes are computed from the grid arithmetic, so a tiny step is refused before any
+axis is built.
 """
 
 from __future__ import annotations
@@ -9,9 +12,15 @@ from __future__ import annotations
 import csv
 import difflib
 import hashlib
+import inspect
 import json
+import math
 import re
+import sys
 import tomllib
+import types
+import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +29,7 @@ import numpy as np
 
 from candidates.joins import Join, JoinError, fraction_column
 from candidates.notation import NotationError, normalise
-from candidates.space import CANDIDATE_COLUMNS, CompositionSpace, SpaceError
+from candidates.space import CANDIDATE_KINDS, CompositionSpace, SpaceError, grid_points
 from screening.scorers import ScorerError, scorer_class
 
 #: Centres (and their valences) of the default space; a spec can list more with a valence each.
@@ -54,6 +63,11 @@ DEFAULT_UNCERTAINTY = {"sigma_log10_S_cm": "sigma_log10_unc", "tg_K": "tg_K_unc"
 OUT_OF_DOMAIN = ("keep", "penalize", "exclude")
 _FILTER = re.compile(r"^\s*([A-Za-z_]\w*)\s*(<=|>=|==|!=|<|>|=)\s*(\S.*?)\s*$")
 _NAME = re.compile(r"^[A-Za-z0-9][\w.-]*$")
+_PLAIN_KEY = re.compile(r"[\w.\[\]-]+")
+ABSOLUTE_ZERO_C = -273.15
+#: Grid axes and their defaults (``{start, stop, step}`` tables or lists of numbers).
+_AXES = {"o_per_m": (0.0, 0.25, 0.5, 0.75, 1.0), "a_per_m": (1.0,),
+         "halogen_mix_fractions": (0.5,), "centre_mix_fractions": (0.5,)}
 
 
 class SpecError(ValueError):
@@ -122,13 +136,22 @@ class RunSpec:
 
     @property
     def temperature_K(self) -> float:
-        return self.temperature_C + 273.15
+        return self.temperature_C - ABSOLUTE_ZERO_C
 
     @property
     def content_hash(self) -> str:
         """SHA-256 (16 hex digits) of everything that determines the run's results."""
         text = json.dumps(self.resolved, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def kelvin(temperature_C: float, where: str) -> float:
+    """``temperature_C`` in kelvin; :class:`SpecError` naming ``where`` unless it is a finite
+    temperature above absolute zero."""
+    if not math.isfinite(temperature_C) or temperature_C <= ABSOLUTE_ZERO_C:
+        raise SpecError(f"{where}: {temperature_C} C is not a temperature above absolute zero "
+                        f"({ABSOLUTE_ZERO_C} C); give degrees Celsius, e.g. 25")
+    return temperature_C - ABSOLUTE_ZERO_C
 
 
 def _did_you_mean(name: str, choices: set[str]) -> str:
@@ -148,7 +171,8 @@ class _Reader:
                 raise self.error(key, f"unknown key{also}")
 
     def error(self, key: str, message: str) -> SpecError:
-        return SpecError(f"{self.path}: {self.prefix}{key}: {message}")
+        shown = key if _PLAIN_KEY.fullmatch(key) else repr(key)  # a key may hold a line break
+        return SpecError(f"{self.path}: {self.prefix}{shown}: {message}")
 
     def get(self, key: str, kind: type | tuple[type, ...], default: Any) -> Any:
         value = self.table.get(key, default)
@@ -159,25 +183,48 @@ class _Reader:
         return value
 
     def number(self, key: str, default: float) -> float:
-        return float(self.get(key, (int, float), default))
+        value = float(self.get(key, (int, float), default))
+        if not math.isfinite(value):
+            raise self.error(key, f"must be a finite number, got {value}")
+        return value
 
-    def symbols(self, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    def symbols(self, key: str, default: tuple[str, ...], distinct: bool = False
+                ) -> tuple[str, ...]:
         value = self.get(key, list, list(default))
         if not all(isinstance(v, str) for v in value):
-            raise self.error(key, f"expected a list of element symbols, got {value!r}")
+            raise self.error(key, f"expected a list of strings, got {value!r}")
+        twice = [v for i, v in enumerate(value) if v in value[:i]]
+        if distinct and twice:
+            raise self.error(key, f"{twice[0]!r} is listed twice; list it once")
         return tuple(value)
+
+    def _grid(self, key: str, value: dict[str, Any]) -> tuple[float, float, float]:
+        grid = _Reader(self.path, value, f"{self.prefix}{key}.", {"start", "stop", "step"})
+        start, stop = grid.number("start", 0.0), grid.number("stop", 1.0)
+        step = grid.number("step", 0.1)
+        if step <= 0 or stop < start:
+            raise self.error(key, "need step > 0 and stop >= start")
+        return start, stop, step
+
+    def count(self, key: str, default: tuple[float, ...]) -> int:
+        """How many values :meth:`numbers` will give for ``key``, computed without building
+        them (as ``np.arange`` counts a ``{start, stop, step}`` grid)."""
+        value = self.get(key, (list, dict), list(default))
+        if isinstance(value, list):
+            return len(value)
+        start, stop, step = self._grid(key, value)
+        points = (stop + step / 2 - start) / step
+        return math.ceil(points) if math.isfinite(points) else sys.maxsize
 
     def numbers(self, key: str, default: tuple[float, ...]) -> tuple[float, ...]:
         value = self.get(key, (list, dict), list(default))
         if isinstance(value, dict):
-            grid = _Reader(self.path, value, f"{self.prefix}{key}.", {"start", "stop", "step"})
-            start, stop = grid.number("start", 0.0), grid.number("stop", 1.0)
-            step = grid.number("step", 0.1)
-            if step <= 0 or stop < start:
-                raise self.error(key, "need step > 0 and stop >= start")
+            start, stop, step = self._grid(key, value)
             value = np.arange(start, stop + step / 2, step).tolist()
         if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
             raise self.error(key, f"expected numbers, got {value!r}")
+        if not all(math.isfinite(v) for v in value):
+            raise self.error(key, f"expected finite numbers, got {value!r}")
         if any(v < 0 for v in value):
             raise self.error(key, f"negative amount {min(value)}")
         return tuple(round(float(v), 9) for v in value)
@@ -194,31 +241,38 @@ def load_spec(path: str | Path) -> RunSpec:
     """Read and validate the run spec at ``path`` (see runs/viglas.toml for every key)."""
     path = Path(path)
     try:
-        raw = tomllib.loads(path.read_text())
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise SpecError(f"{path}: cannot read the spec ({exc.strerror})") from exc
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"{path}: not a text file (byte {exc.start} is not UTF-8); a spec is "
+                        f"TOML, see runs/viglas.toml") from exc
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{path}: not valid TOML ({exc})") from exc
     top = _Reader(path, raw, "", _TOP_KEYS)
+    if "space" not in raw and "joins" not in raw:
+        raise SpecError(f"{path}: nothing to screen: give a [space] table or [[joins]] "
+                        f"(see runs/viglas.toml)")
     name = top.get("name", str, path.stem)
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise top.error("name", f"{name!r} must be letters, digits, '.', '_' or '-'")
-    scorers = top.symbols("scorers", DEFAULT_SCORERS)
+    scorers = top.symbols("scorers", DEFAULT_SCORERS, distinct=True)
     outputs = _scorer_outputs(top, scorers)
-    options = top.get("scorer_options", dict, {})
-    for key in options:
-        if key not in scorers:
-            raise top.error(f"scorer_options.{key}", f"no scorer {key!r} in scorers {scorers}")
+    options = _read_scorer_options(top, scorers)
     joins = _read_joins(top)
-    space_table = top.get("space", dict, {} if joins else {"alkali": ["Li", "Na"]})
-    space, explicit = _read_space(_Reader(path, space_table, "space.", _SPACE_KEYS))
+    space, explicit = _read_space(_Reader(path, top.get("space", dict, {}), "space.",
+                                          _SPACE_KEYS))
+    if space is None and not explicit and not joins:
+        raise SpecError(f"{path}: space: nothing to screen: give grid keys (alkali, centres, "
+                        f"halogens, o_per_m...), explicit compositions or a csv")
     rank = _Reader(path, top.get("rank", dict, {}), "rank.", _RANK_KEYS)
     objectives = _read_objectives(rank, outputs)
     confidence = _read_confidence(rank, outputs)
-    rankable = {*outputs, *CANDIDATE_COLUMNS,
-                *(fraction_column(m) for join in joins for m in join.end_members)}
-    filters = tuple(_read_filter(rank, text, rankable) for text in rank.symbols("filters", ()))
-    pareto = rank.symbols("pareto", tuple(o.column for o in objectives))
+    kinds: dict[str, type | None] = {
+        **dict.fromkeys(outputs), **CANDIDATE_KINDS,
+        **{fraction_column(m): float for join in joins for m in join.end_members}}
+    filters = tuple(_read_filter(rank, text, kinds) for text in rank.symbols("filters", ()))
+    pareto = rank.symbols("pareto", tuple(o.column for o in objectives), distinct=True)
     for column in pareto:
         if column not in {o.column for o in objectives}:
             raise rank.error("pareto", f"{column!r} is not an objective")
@@ -226,10 +280,11 @@ def load_spec(path: str | Path) -> RunSpec:
         "name": name,
         "temperature_C": top.number("temperature_C", 25.0),
         "partition_size": int(top.get("partition_size", int, 2000)),
-        "featurizers": list(top.symbols("featurizers", DEFAULT_FEATURIZERS)),
+        "featurizers": list(top.symbols("featurizers", DEFAULT_FEATURIZERS, distinct=True)),
         "scorers": list(scorers),
         "scorer_options": options,
     }
+    kelvin(spec_fields["temperature_C"], f"{path}: temperature_C")
     if spec_fields["partition_size"] < 1:
         raise top.error("partition_size", "must be at least 1")
     resolved = {
@@ -256,13 +311,67 @@ def load_spec(path: str | Path) -> RunSpec:
 
 
 def _scorer_outputs(top: _Reader, scorers: tuple[str, ...]) -> set[str]:
-    outputs: set[str] = set()
+    producer: dict[str, str] = {}
     for ref in scorers:
         try:
-            outputs |= set(scorer_class(ref).outputs)
+            columns = scorer_class(ref).outputs
         except ScorerError as exc:
             raise top.error("scorers", str(exc)) from exc
-    return outputs
+        for column in columns:
+            if column in producer:
+                raise top.error("scorers", f"{producer[column]!r} and {ref!r} both produce "
+                                           f"{column!r}; keep one of them")
+            producer[column] = ref
+    return set(producer)
+
+
+def _read_scorer_options(top: _Reader, scorers: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """``scorer_options``, each checked against its scorer's ``__init__``: known names, and
+    values of the annotated types (what a scorer would otherwise only reject mid-run)."""
+    options = top.get("scorer_options", dict, {})
+    for ref, values in options.items():
+        key = f"scorer_options.{ref}"
+        if ref not in scorers:
+            raise top.error(key, f"no scorer {ref!r} in scorers {scorers}")
+        if not isinstance(values, dict):
+            raise top.error(key, f"expected a table of keyword options, got {values!r}")
+        init = scorer_class(ref).__init__
+        parameters = {name: p for name, p in inspect.signature(init).parameters.items()
+                      if name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+        takes_any = any(p.kind == p.VAR_KEYWORD
+                        for p in inspect.signature(init).parameters.values())
+        try:
+            hints = typing.get_type_hints(init)
+        except (NameError, TypeError):  # annotations that do not resolve: nothing to check
+            hints = {}
+        for name, value in values.items():
+            if name not in parameters and not takes_any:
+                raise top.error(f"{key}.{name}", f"scorer {ref!r} takes no option {name!r}"
+                                f"{_did_you_mean(name, set(parameters))}; it takes "
+                                f"{sorted(parameters)}")
+            if name in hints and not _is_instance(value, hints[name]):
+                raise top.error(f"{key}.{name}", f"expected {_type_name(hints[name])}, got "
+                                                 f"{value!r}")
+    return options
+
+
+def _is_instance(value: Any, hint: Any) -> bool:
+    """Whether ``value`` (from TOML) fits the annotation ``hint``; hints this cannot judge
+    (generics, protocols) accept anything and leave the check to the scorer."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return any(_is_instance(value, arg) for arg in typing.get_args(hint))
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is type(None):
+        return value is None
+    origin = typing.get_origin(hint) or hint
+    return not isinstance(origin, type) or isinstance(value, origin)
+
+
+def _type_name(hint: Any) -> str:
+    return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
 
 
 def _read_space(space: _Reader) -> tuple[CompositionSpace | None, tuple[tuple[str, str], ...]]:
@@ -283,6 +392,7 @@ def _read_space(space: _Reader) -> tuple[CompositionSpace | None, tuple[tuple[st
         return None, tuple(normalised)
     centres = space.get("centres", (list, dict), list(DEFAULT_VALENCES))
     if isinstance(centres, list):
+        centres = space.symbols("centres", (), distinct=True)
         unknown = [c for c in centres if c not in DEFAULT_VALENCES]
         if unknown:
             raise space.error("centres", f"no default valence for {unknown[0]!r}; write centres "
@@ -290,19 +400,37 @@ def _read_space(space: _Reader) -> tuple[CompositionSpace | None, tuple[tuple[st
         centres = {c: DEFAULT_VALENCES[c] for c in centres}
     if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in centres.values()):
         raise space.error("centres", f"valences must be positive integers, got {centres}")
+    symbols = {key: space.symbols(key, default, distinct=True)
+               for key, default in (("alkali", ("Li", "Na")), ("halogens", ("Cl",)),
+                                    ("chalcogens", ("O",)))}
+    pairs = {key: space.pairs(key) for key in ("halogen_mixes", "centre_mixes")}
+    max_candidates = int(space.get("max_candidates", int, 5_000_000))
+    if max_candidates < 1:
+        raise space.error("max_candidates", f"must be at least 1, got {max_candidates}")
+    size = grid_points(
+        alkali=len(symbols["alkali"]), centres=len(centres),
+        centre_mixes=len(pairs["centre_mixes"]), halogens=len(symbols["halogens"]),
+        halogen_mixes=len(pairs["halogen_mixes"]), chalcogens=len(symbols["chalcogens"]),
+        chalcogen_per_m=space.count("o_per_m", _AXES["o_per_m"]),
+        **{key: space.count(key, _AXES[key])
+           for key in ("a_per_m", "halogen_mix_fractions", "centre_mix_fractions")})
+    if size > max_candidates:
+        raise space.error("max_candidates", f"the grid has {size:,} points, above "
+                                            f"max_candidates = {max_candidates:,}; raise it or "
+                                            f"use fewer values or a coarser step")
     try:
         grid = CompositionSpace(
-            alkali=space.symbols("alkali", ("Li", "Na")),
-            centres=tuple(centres.items()),
-            halogens=space.symbols("halogens", ("Cl",)),
-            chalcogen_per_m=space.numbers("o_per_m", (0.0, 0.25, 0.5, 0.75, 1.0)),
-            a_per_m=space.numbers("a_per_m", (1.0,)),
-            chalcogens=space.symbols("chalcogens", ("O",)),
-            halogen_mixes=space.pairs("halogen_mixes"),
-            halogen_mix_fractions=space.numbers("halogen_mix_fractions", (0.5,)),
-            centre_mixes=space.pairs("centre_mixes"),
-            centre_mix_fractions=space.numbers("centre_mix_fractions", (0.5,)),
-            max_candidates=int(space.get("max_candidates", int, 5_000_000)),
+            alkali=symbols["alkali"], centres=tuple(centres.items()),
+            halogens=symbols["halogens"], chalcogens=symbols["chalcogens"],
+            chalcogen_per_m=space.numbers("o_per_m", _AXES["o_per_m"]),
+            a_per_m=space.numbers("a_per_m", _AXES["a_per_m"]),
+            halogen_mixes=pairs["halogen_mixes"],
+            halogen_mix_fractions=space.numbers("halogen_mix_fractions",
+                                                _AXES["halogen_mix_fractions"]),
+            centre_mixes=pairs["centre_mixes"],
+            centre_mix_fractions=space.numbers("centre_mix_fractions",
+                                               _AXES["centre_mix_fractions"]),
+            max_candidates=max_candidates,
         )
     except SpaceError as exc:
         raise SpecError(f"{space.path}: space: {exc}") from exc
@@ -316,18 +444,23 @@ def _read_joins(top: _Reader) -> tuple[Join, ...]:
         if not isinstance(table, dict):
             raise top.error(f"joins[{i}]", "expected a table (write [[joins]])")
         reader = _Reader(top.path, table, f"joins[{i}].", _JOIN_KEYS)
-        members = reader.symbols("end_members", ())
+        members = reader.symbols("end_members", (), distinct=True)
         for text in members:
             try:
                 normalise(text)
             except NotationError as exc:
                 raise reader.error("end_members", str(exc)) from exc
         bounds = reader.get("bounds", dict, {})
+        for member, pair in bounds.items():
+            if not (isinstance(pair, list) and len(pair) == 2
+                    and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                            and math.isfinite(v) for v in pair)):
+                raise reader.error(f"bounds.{member}", f"expected [low, high], got {pair!r}")
         try:
             joins.append(Join(members, reader.number("step", 0.05),
                               {k: tuple(v) for k, v in bounds.items()}))
-        except (JoinError, TypeError, ValueError) as exc:
-            raise reader.error("end_members", str(exc)) from exc
+        except JoinError as exc:
+            raise reader.error(exc.key, str(exc)) from exc
     return tuple(joins)
 
 
@@ -340,7 +473,7 @@ def _read_csv(space: _Reader, path: Path, column: str) -> list[tuple[str, Path, 
                                          f"(columns: {reader.fieldnames}); set space.csv_column")
             return [(row[column], path, f"line {n}") for n, row in enumerate(reader, start=2)]
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise space.error("csv", f"cannot read {path} ({exc})") from exc
+        raise space.error("csv", f"cannot read {str(path)!r} ({exc})") from exc
 
 
 def _read_objectives(rank: _Reader, outputs: set[str]) -> tuple[Objective, ...]:
@@ -389,25 +522,58 @@ def _read_confidence(rank: _Reader, outputs: set[str]) -> Confidence:
     return Confidence(k, policy, factor, flags)
 
 
-def _read_filter(rank: _Reader, text: str, columns: set[str]) -> Filter:
+def _read_filter(rank: _Reader, text: str, kinds: Mapping[str, type | None]) -> Filter:
     match = _FILTER.match(text)
     if not match:
         raise rank.error("filters", f"cannot read {text!r}; write e.g. 'tg_K < 298'")
     column, op, literal = match.groups()
-    if column not in columns:
+    if column not in kinds:
         raise rank.error("filters", f"unknown column {column!r} in {text!r}"
-                                    f"{_did_you_mean(column, columns)}")
+                                    f"{_did_you_mean(column, set(kinds))}")
     value: float | str | bool
     if literal.lower() in ("true", "false"):
         value = literal.lower() == "true"
-    elif literal[0] in "'\"" and literal[-1] == literal[0]:
+    elif len(literal) > 1 and literal[0] in "'\"" and literal[-1] == literal[0]:
         value = literal[1:-1]
     else:
         try:
             value = float(literal)
         except ValueError as exc:
-            raise rank.error("filters", f"cannot read the value {literal!r} in {text!r}") from exc
-    return Filter(column, "==" if op == "=" else op, value)
+            raise rank.error("filters", f"cannot read the value {literal!r} in {text!r}; "
+                                        f"quote text ('Na'), write numbers plainly") from exc
+        if not math.isfinite(value):
+            raise rank.error("filters", f"{literal!r} in {text!r} is not a finite number")
+    flt = Filter(column, "==" if op == "=" else op, value)
+    problem = _filter_kind_error(flt, kinds[column])
+    if problem:
+        raise rank.error("filters", problem)
+    return flt
+
+
+def _filter_kind_error(flt: Filter, kind: type | None) -> str | None:
+    """Why ``flt`` cannot compare its column, which holds ``kind`` values (None: unknown)."""
+    given = type(flt.value)
+    names = {bool: "true/false", float: "numbers", str: "text"}
+    if kind is bool and flt.op not in ("==", "!="):
+        return f"{flt.column} holds true/false: compare it with == or !="
+    if kind is None or given is kind:
+        return None
+    return (f"{flt.column} holds {names[kind]}, but {flt} compares it with "
+            f"{names[given]}; write e.g. {_example(flt.column, kind)}")
+
+
+def _example(column: str, kind: type) -> str:
+    return {bool: f"'{column} = true'", float: f"'{column} < 300'",
+            str: f"\"{column} = 'Na'\""}[kind]
+
+
+def check_filter_kinds(spec: RunSpec, kinds: Mapping[str, type | None]) -> None:
+    """Raise :class:`SpecError` for a filter whose value is of another kind than what ``kinds``
+    says its column holds (the pipeline learns the score columns' kinds by scoring a probe)."""
+    for flt in spec.filters:
+        problem = _filter_kind_error(flt, kinds.get(flt.column))
+        if problem:
+            raise SpecError(f"{spec.source}: rank.filters: {problem}")
 
 
 def _space_dict(space: CompositionSpace | None) -> dict[str, Any]:

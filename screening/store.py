@@ -1,4 +1,5 @@
-"""The results store: one directory per run holding Parquet files, written atomically.
+"""The results store: one directory per run holding Parquet files, written atomically and
+checksummed, under a lock.
 
 Layout of ``results/<run-name>/``::
 
@@ -8,21 +9,34 @@ Layout of ``results/<run-name>/``::
                          part-NNNNNN.parquet per partition in candidate order
     scores.parquet       formula + one column per scorer output
     ranked.parquet       candidates that pass the filters, scored and ranked, best first
-    .parts/              per-partition results of an unfinished run (removed when it completes)
+    manifest.json        size and SHA-256 of every file above; ``complete`` once the run is done
+    .parts/              per-partition results of an unfinished run (removed when it completes):
+                         features/part-NNNNNN.parquet, scores-NNNNNN.parquet and done-NNNNNN.json,
+                         the sizes and checksums of the two, written last
+    .lock                held by the process running the screen
 
 Every file appears under its final name only once complete (write to a temporary name in the
-same directory, then ``os.replace``), so a reader never sees half a file and a killed run leaves
-only whole partitions behind. The feature table stays a dataset because it is by far the
-largest (a million rows is over a gigabyte): concatenating it would be a serial copy at the end
-of every run, while pandas, DuckDB, Polars and Spark all read a directory of parts as one table.
+same directory, then ``os.replace``), so a reader never sees half a file. That is not enough on
+its own: a crash of the machine, a full disk or a copy cut short can still leave a truncated or
+damaged file under its final name. So every file the run will trust again is recorded with its
+size and checksum (a partition in its ``done`` marker, the final files in ``manifest.json``), and
+a resumed run recomputes what no longer matches. The feature table stays a dataset because it is
+by far the largest (a million rows is over a gigabyte): concatenating it would be a serial copy at
+the end of every run, while pandas, DuckDB, Polars and Spark all read a directory of parts as one
+table.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import json
 import os
 import shutil
+import socket
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,42 +45,102 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import tomli_w
 
+from screening.errors import one_line
+
 RESULT_TABLES = ("candidates", "features", "scores", "ranked")
 PARTS_DIR = ".parts"
 FEATURES_PARTS = "features"
+MANIFEST = "manifest.json"
+LOCK = ".lock"
+#: What :func:`check_partition` answers for a partition that never finished (not damage).
+NOT_FINISHED = "not finished"
 _TMP_MARK = ".tmp-"
+
+#: ``{"bytes": size, "sha256": hex digest}`` of one file.
+Digest = dict[str, Any]
 
 
 class RunNotFoundError(ValueError):
     """A run name or directory that holds no viglas run."""
 
 
+class StoreError(ValueError):
+    """A run directory that cannot be used: locked by another run, not writable, or holding files
+    that cannot be read."""
+
+
 def _tmp_path(path: Path) -> Path:
     return path.with_name(f".{path.name}{_TMP_MARK}{os.getpid()}")
 
 
-def write_parquet(frame: pd.DataFrame, path: Path, use_dictionary: bool = True) -> None:
-    """Write ``frame`` to ``path`` atomically (no index).
+def file_digest(path: Path) -> Digest:
+    """Size and SHA-256 of the file at ``path``."""
+    with path.open("rb") as handle:
+        sha = hashlib.file_digest(handle, "sha256").hexdigest()
+    return {"bytes": path.stat().st_size, "sha256": sha}
+
+
+def damage(path: Path, digest: object) -> str | None:
+    """What is wrong with the file at ``path`` given its recorded ``digest`` (missing, wrong
+    size, wrong checksum), or None when it matches."""
+    if not isinstance(digest, Mapping) or not {"bytes", "sha256"} <= set(digest):
+        return "no valid checksum record"
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return "missing"
+    if size != digest["bytes"]:
+        return f"{size} bytes, expected {digest['bytes']}"
+    if file_digest(path)["sha256"] != digest["sha256"]:
+        return "checksum mismatch"
+    return None
+
+
+def write_parquet(data: pd.DataFrame | pa.Table, path: Path, use_dictionary: bool = True) -> Digest:
+    """Write ``data`` to ``path`` atomically (no index); returns the file's digest.
 
     ``use_dictionary=False`` suits tables of distinct floats (features): dictionary encoding them
     costs a third of the write time and saves little space.
     """
+    table = data if isinstance(data, pa.Table) else pa.Table.from_pandas(data,
+                                                                         preserve_index=False)
     tmp = _tmp_path(path)
-    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp,
-                   use_dictionary=use_dictionary)
+    pq.write_table(table, tmp, use_dictionary=use_dictionary)
+    digest = file_digest(tmp)  # read back from the page cache: milliseconds per part
+    os.replace(tmp, path)
+    return digest
+
+
+def _write_text(text: str, path: Path) -> None:
+    tmp = _tmp_path(path)
+    tmp.write_text(text)
     os.replace(tmp, path)
 
 
 def write_toml(data: dict[str, Any], path: Path) -> None:
     """Write ``data`` as TOML to ``path`` atomically."""
-    tmp = _tmp_path(path)
-    tmp.write_text(tomli_w.dumps(data))
-    os.replace(tmp, path)
+    _write_text(tomli_w.dumps(data), path)
 
 
 def read_toml(path: Path) -> dict[str, Any]:
     """Read a TOML file written by :func:`write_toml`."""
     return tomllib.loads(path.read_text())
+
+
+def read_meta(run_dir: Path) -> dict[str, Any]:
+    """The ``[meta]`` table of the run's ``spec.toml`` (content hash, creation time, versions);
+    raises OSError, UnicodeDecodeError or TOMLDecodeError when the file cannot be read."""
+    meta = read_toml(run_dir / "spec.toml").get("meta")
+    return meta if isinstance(meta, dict) else {}
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    """The JSON object at ``path``; None when it is missing, unreadable or not an object."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def part_paths(run_dir: Path, index: int) -> tuple[Path, Path]:
@@ -76,23 +150,98 @@ def part_paths(run_dir: Path, index: int) -> tuple[Path, Path]:
             parts / f"scores-{index:06d}.parquet")
 
 
-def concat_parquet(parts: Sequence[Path], path: Path) -> pa.Table:
-    """Concatenate ``parts`` (same columns) into one Parquet file at ``path``, atomically, and
-    return the table. Column types are unified across parts (a column that is all-null in one
-    part is promoted). Every part is held in memory at once: this is for the score table, which
-    ranking needs whole anyway, not for features."""
+def _marker_path(run_dir: Path, index: int) -> Path:
+    return run_dir / PARTS_DIR / f"done-{index:06d}.json"
+
+
+def write_partition(run_dir: Path, index: int, features: pd.DataFrame | pa.Table,
+                    scores: pd.DataFrame | pa.Table) -> None:
+    """Write partition ``index``'s part files, then its ``done`` marker with their digests: the
+    marker, written last, is what makes the partition count as finished."""
+    features_path, scores_path = part_paths(run_dir, index)
+    features_path.parent.mkdir(parents=True, exist_ok=True)
+    _mark_done(run_dir, index, write_parquet(features, features_path, use_dictionary=False),
+               write_parquet(scores, scores_path))
+
+
+def restore_partition(run_dir: Path, index: int, features_digest: Digest,
+                      scores: pa.Table) -> None:
+    """Put partition ``index`` of a finished run back among the parts: its intact feature part
+    moves back from ``features.parquet/`` and ``scores``, its rows of the score table, becomes
+    its score part."""
+    features_path, scores_path = part_paths(run_dir, index)
+    features_path.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(run_dir / features_part(index), features_path)
+    _mark_done(run_dir, index, features_digest, write_parquet(scores, scores_path))
+
+
+def _mark_done(run_dir: Path, index: int, features: Digest, scores: Digest) -> None:
+    _write_text(json.dumps({"features": features, "scores": scores}),
+                _marker_path(run_dir, index))
+
+
+def check_partition(run_dir: Path, index: int) -> str | None:
+    """None when partition ``index`` finished and both its part files are intact;
+    :data:`NOT_FINISHED` when it never finished; else what is damaged."""
+    marker_path = _marker_path(run_dir, index)
+    if not marker_path.exists():
+        return NOT_FINISHED
+    marker = _read_json(marker_path)
+    if marker is None:
+        return f"{marker_path.name} unreadable"
+    for path, key in zip(part_paths(run_dir, index), ("features", "scores"), strict=True):
+        reason = damage(path, marker.get(key))
+        if reason:
+            return f"{path.name} {reason}"
+    return None
+
+
+def partition_digest(run_dir: Path, index: int) -> Digest:
+    """The digest of partition ``index``'s feature part, as its ``done`` marker records it."""
+    marker = _read_json(_marker_path(run_dir, index))
+    if marker is None:
+        raise StoreError(f"partition {index} of {run_dir} has no readable done marker")
+    return marker["features"]
+
+
+def features_part(index: int) -> str:
+    """The path of partition ``index``'s feature part in a finished run, relative to the run."""
+    return f"features.parquet/part-{index:06d}.parquet"
+
+
+def read_manifest(run_dir: Path) -> tuple[bool, dict[str, Digest]] | None:
+    """``(complete, {relative path: digest})`` from the run's manifest; None when it has none
+    or it cannot be read."""
+    manifest = _read_json(run_dir / MANIFEST)
+    if manifest is None or not isinstance(manifest.get("files"), dict):
+        return None
+    return bool(manifest.get("complete")), manifest["files"]
+
+
+def write_manifest(run_dir: Path, files: Mapping[str, Digest], complete: bool) -> None:
+    """Record the digests of the run's final files; ``complete`` marks the run finished."""
+    _write_text(json.dumps({"complete": complete, "files": dict(files)}, indent=1),
+                run_dir / MANIFEST)
+
+
+def verify_manifest(run_dir: Path, files: Mapping[str, Digest]) -> dict[str, str]:
+    """``{relative path: what is wrong}`` for every manifest file that is missing or damaged
+    (see :func:`damage`)."""
+    found = {name: damage(run_dir / name, digest) for name, digest in files.items()}
+    return {name: reason for name, reason in found.items() if reason}
+
+
+def concat_parts(parts: Sequence[Path]) -> pa.Table:
+    """Concatenate ``parts`` (same columns) into one table. Column types are unified across
+    parts (a column that is all-null in one part is promoted). Every part is held in memory at
+    once: this is for the score table, which ranking needs whole anyway, not for features."""
     table = pa.concat_tables([pq.read_table(p) for p in parts], promote_options="permissive")
-    table = table.replace_schema_metadata(None)
-    tmp = _tmp_path(path)
-    pq.write_table(table, tmp)
-    os.replace(tmp, path)
-    return table
+    return table.replace_schema_metadata(None)
 
 
 def publish_features(run_dir: Path) -> None:
-    """Move the run's feature parts to ``features.parquet/`` in one rename, the last step of a run
-    (so a run whose ``features.parquet`` and ``ranked.parquet`` exist is complete). A stale table
-    left by an earlier, recomputed run is replaced."""
+    """Move the run's feature parts to ``features.parquet/`` in one rename. A stale table left by
+    an earlier, recomputed run is replaced."""
     target = run_dir / "features.parquet"
     if target.is_dir():
         shutil.rmtree(target)
@@ -101,9 +250,18 @@ def publish_features(run_dir: Path) -> None:
     os.replace(run_dir / PARTS_DIR / FEATURES_PARTS, target)
 
 
-def parquet_glob(path: Path) -> str:
-    """What DuckDB's ``read_parquet`` needs to read ``path``: the file, or a dataset's parts."""
-    return str(path / "*.parquet") if path.is_dir() else str(path)
+def parquet_files(run_dir: Path, table: str) -> list[str]:
+    """The Parquet files of ``table`` in ``run_dir`` as absolute paths (the file, or a dataset's
+    parts in order); [] when it is absent. Raises :class:`StoreError` for a file that is not a
+    regular file inside the run directory (a symlink pointing elsewhere)."""
+    root = run_dir.resolve()
+    path = root / f"{table}.parquet"
+    listed = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
+    files = [file for file in listed if file.exists() or file.is_symlink()]
+    for file in files:
+        if file.is_symlink() or not file.is_file() or root not in file.resolve().parents:
+            raise StoreError(f"{file} is not a regular file inside the run {root}")
+    return [str(file) for file in files]
 
 
 def remove_stale_temporaries(run_dir: Path) -> int:
@@ -117,6 +275,90 @@ def remove_stale_temporaries(run_dir: Path) -> int:
 def remove_parts(run_dir: Path) -> None:
     """Drop the per-partition files once the run's combined tables are written."""
     shutil.rmtree(run_dir / PARTS_DIR, ignore_errors=True)
+
+
+def _holder(lock_path: Path) -> tuple[int | None, str]:
+    """The pid and host written in a lock file (None when unreadable)."""
+    try:
+        pid, _, host = lock_path.read_text().partition(" ")
+        return int(pid), host.strip()
+    except (OSError, ValueError):
+        return None, ""
+
+
+def _created_dirs(path: Path) -> list[Path]:
+    """The directories ``mkdir(parents=True)`` of ``path`` would create, deepest first."""
+    missing = []
+    while not path.exists() and path != path.parent:
+        missing.append(path)
+        path = path.parent
+    return missing
+
+
+@contextmanager
+def run_lock(run_dir: Path, notice: Callable[[str], None]) -> Iterator[None]:
+    """Hold ``run_dir/.lock`` (creating the directory) while the body runs.
+
+    The lock is an ``flock`` on the file, so the kernel drops it when its process dies: a lock
+    file left by a killed run is stale and is taken over with a ``notice``; one held by a live
+    process makes this raise :class:`StoreError` naming its pid. Directories created here are
+    removed again on the way out if nothing but the lock was put in them.
+    """
+    if run_dir.exists() and not run_dir.is_dir():
+        raise StoreError(f"{run_dir} is a file, not a directory; give --out a directory")
+    created = _created_dirs(run_dir)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        fd = _acquire(run_dir / LOCK)
+    except OSError as exc:
+        _remove_empty(created)
+        raise StoreError(f"cannot write to {run_dir} ({exc.strerror}); give --out a "
+                         f"writable directory") from exc
+    except BaseException:
+        _remove_empty(created)
+        raise
+    try:
+        pid, host = _holder(run_dir / LOCK)
+        if pid is not None:
+            notice(f"{run_dir}: taking over the lock of pid {pid} on {host or 'this machine'}, "
+                   f"which no longer runs (it was killed or crashed)")
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()} {socket.gethostname()}\n".encode())
+        yield
+    finally:
+        (run_dir / LOCK).unlink(missing_ok=True)
+        os.close(fd)
+        _remove_empty(created)
+
+
+def _acquire(lock_path: Path) -> int:
+    """An open descriptor of ``lock_path`` holding its exclusive ``flock``."""
+    for _ in range(3):
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            pid, host = _holder(lock_path)
+            holder = f"pid {pid} on {host or 'this machine'}" if pid is not None else "starting"
+            raise StoreError(f"{lock_path.parent} is in use by another viglas run ({holder}); "
+                             f"wait for it to end or stop it") from None
+        try:
+            if os.fstat(fd).st_ino == os.stat(lock_path).st_ino:
+                return fd
+        except FileNotFoundError:
+            pass
+        os.close(fd)  # the holder removed the file between our open and flock: open it again
+    raise StoreError(f"{lock_path.parent} is being locked and released by other runs; try again")
+
+
+def _remove_empty(directories: list[Path]) -> None:
+    """Remove ``directories`` (deepest first) that are empty; stop at the first that is not."""
+    for directory in directories:
+        try:
+            directory.rmdir()
+        except OSError:
+            return
 
 
 def resolve_run(ref: str, results_root: Path) -> Path:
@@ -137,15 +379,42 @@ def iter_runs(results_root: Path) -> list[Path]:
 
 
 def run_summary(run_dir: Path) -> dict[str, Any]:
-    """Name, candidate count, status, date and spec hash of one run, for ``viglas runs``."""
-    meta = read_toml(run_dir / "spec.toml").get("meta", {})
-    candidates = run_dir / "candidates.parquet"
-    ranked = run_dir / "ranked.parquet"
-    return {
-        "name": run_dir.name,
-        "candidates": pq.read_metadata(candidates).num_rows if candidates.exists() else 0,
-        "ranked": pq.read_metadata(ranked).num_rows if ranked.exists() else 0,
-        "status": "complete" if ranked.exists() else "incomplete",
-        "created_utc": meta.get("created_utc", ""),
-        "spec_hash": meta.get("content_hash", ""),
-    }
+    """Name, candidate count, status, date and spec hash of one run, for ``viglas runs``.
+
+    A run whose files cannot be read is listed with status ``corrupt: <why>`` (``viglas run`` on
+    its spec repairs the data files), so one damaged directory does not hide the others.
+    """
+    row: dict[str, Any] = {"name": run_dir.name, "candidates": 0, "ranked": 0,
+                           "status": "incomplete", "created_utc": "", "spec_hash": ""}
+    try:
+        meta = read_meta(run_dir)
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        row["status"] = f"corrupt: spec.toml unreadable ({one_line(exc)[:60]})"
+        return row
+    row["created_utc"] = meta.get("created_utc", "")
+    row["spec_hash"] = meta.get("content_hash", "")
+    for table in ("candidates", "ranked"):
+        path = run_dir / f"{table}.parquet"
+        try:
+            row[table] = pq.read_metadata(path).num_rows if path.exists() else 0
+        except (OSError, pa.ArrowException):
+            row["status"] = f"corrupt: {path.name} unreadable"
+            return row
+    if (read_manifest(run_dir) or (False, {}))[0]:
+        row["status"] = ("complete" if is_complete(run_dir)
+                         else "corrupt: its files differ from manifest.json")
+    return row
+
+
+def is_complete(run_dir: Path) -> bool:
+    """Whether the run finished and its final files still have the sizes its manifest records
+    (a quick test; a resumed run also compares checksums)."""
+    manifest = read_manifest(run_dir)
+    if manifest is None or not manifest[0]:
+        return False
+    for name, digest in manifest[1].items():
+        path = run_dir / name
+        if not (isinstance(digest, Mapping) and path.is_file()
+                and path.stat().st_size == digest.get("bytes")):
+            return False
+    return True

@@ -7,7 +7,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 
+from screening.cli import main
 from screening.pipeline import run_screen
 from screening.spec import load_spec
 
@@ -50,3 +52,24 @@ def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     spec = load_spec(write_spec(root))
     run_screen(spec, root / "tiny", workers=2, progress=False)
     return root / "tiny"
+
+
+@pytest.fixture()
+def viglas(finished_run: Path, monkeypatch: pytest.MonkeyPatch):
+    """The ``viglas`` command, run in-process with the finished run under $VIGLAS_RESULTS."""
+    monkeypatch.setenv("VIGLAS_RESULTS", str(finished_run.parent))
+    runner = CliRunner()
+
+    def invoke(*args: str) -> Result:
+        return runner.invoke(main, list(args), catch_exceptions=False)
+
+    return invoke
+
+
+def one_line_error(result: Result) -> str:
+    """The error line of a command that failed as it should: exit status 2, one line of
+    output, no traceback."""
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == 2, result.output
+    assert len(lines) == 1 and lines[0].startswith("viglas: error: "), result.output
+    return lines[0]

@@ -12,17 +12,6 @@ from screening.cli import main
 from tests.conftest import TINY_SPEC, write_spec
 
 
-@pytest.fixture()
-def viglas(finished_run: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("VIGLAS_RESULTS", str(finished_run.parent))
-    runner = CliRunner()
-
-    def invoke(*args: str):
-        return runner.invoke(main, list(args), catch_exceptions=False)
-
-    return invoke
-
-
 def test_query_top_prints_the_best_rows_in_rank_order(viglas):
     result = viglas("query", "tiny", "--top", "3")
     assert result.exit_code == 0

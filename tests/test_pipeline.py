@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from click.testing import CliRunner
 
+from screening.cli import main
 from screening.pipeline import RunError, run_screen
 from screening.spec import load_spec
 from tests.conftest import TINY_SPEC, write_spec
@@ -110,17 +112,22 @@ SLOW_SPEC = TINY_SPEC.replace(
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
-def test_killed_run_resumes_to_the_same_ranked_table(tmp_path: Path, sig: signal.Signals):
+def test_killed_run_resumes_to_the_same_ranked_table(tmp_path: Path, sig: signal.Signals,
+                                                     capfd: pytest.CaptureFixture[str]):
     spec_path = write_spec(tmp_path, SLOW_SPEC)
     out = tmp_path / "interrupted"
     viglas = Path(sys.executable).parent / "viglas"
     proc = _start([str(viglas), "run", str(spec_path), "--out", str(out), "--workers", "1",
                    "--quiet"])
     deadline = time.monotonic() + 120
-    while len(list((out / ".parts").glob("scores-*.parquet"))) < 3:
+    while len(list((out / ".parts").glob("done-*.json"))) < 3:
         assert proc.poll() is None, proc.stderr.read().decode()
         assert time.monotonic() < deadline, "no partition finished in time"
         time.sleep(0.05)
+    # a second run into the same directory, meanwhile, is refused by the first one's lock
+    second = CliRunner().invoke(main, ["run", str(spec_path), "--out", str(out), "--quiet"])
+    assert f"in use by another viglas run (pid {proc.pid}" in second.output
+    assert second.exit_code == 2 and len(second.output.strip().splitlines()) == 1
     if sig == signal.SIGKILL:
         os.killpg(proc.pid, sig)  # the whole process group: client and cluster die at once
     else:
@@ -129,12 +136,18 @@ def test_killed_run_resumes_to_the_same_ranked_table(tmp_path: Path, sig: signal
     if sig == signal.SIGINT:
         assert proc.returncode == 130
         assert "resume" in proc.stderr.read().decode()
+        assert not (out / ".lock").exists()
+    else:
+        assert (out / ".lock").read_text().split()[0] == str(proc.pid)  # left by the dead run
     assert not (out / "ranked.parquet").exists()
-    done_before = len(list((out / ".parts").glob("scores-*.parquet")))
+    done_before = len(list((out / ".parts").glob("done-*.json")))
     assert 3 <= done_before < 17
 
+    capfd.readouterr()
     resumed = run_screen(load_spec(spec_path), out, workers=1, progress=False)
     assert resumed.n_resumed == done_before
+    took_over = f"taking over the lock of pid {proc.pid}" in capfd.readouterr().err
+    assert took_over == (sig == signal.SIGKILL)
     fresh = run_screen(load_spec(spec_path), tmp_path / "fresh", workers=2, progress=False)
     assert fresh.n_resumed == 0
     pd.testing.assert_frame_equal(pd.read_parquet(out / "ranked.parquet"),
