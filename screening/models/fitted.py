@@ -123,8 +123,8 @@ def conductivity_training_tg_K() -> np.ndarray:
                               melting_point_K(list(table["formula"]))).tg_K
 
 
-@lru_cache(maxsize=1)
-def conductivity_model() -> ConductivityModel:
+@lru_cache(maxsize=4)
+def conductivity_model(config: ConductivityConfig | None = None) -> ConductivityModel:
     """The conductivity model fitted on every shipped measurement (cached on disk)."""
     return fitted_model(load_conductivity_data(), conductivity_training_tg_K(),
-                        ConductivityConfig())
+                        config or ConductivityConfig())

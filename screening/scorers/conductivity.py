@@ -21,7 +21,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from screening.models.conductivity_model import training_vocabulary
+from screening.models.conductivity_model import ConductivityConfig, training_vocabulary
 from screening.models.features import parse_amounts
 from screening.models.fitted import conductivity_model, glass_state
 from screening.scorers.base import Scorer
@@ -54,6 +54,10 @@ class ConductivityScorer(Scorer):
         "Tessman, Kahn, Shockley, Phys. Rev. 92, 890 (1953) (ionic polarisabilities)",
     )
 
+    def __init__(self, n_estimators: int = 300, random_state: int = 0) -> None:
+        self.n_estimators = n_estimators
+        self.random_state = random_state
+
     def score(self, formulas: Sequence[str], temperature_K: float) -> pd.DataFrame:
         """log10 sigma, uncertainty, activation energy and domain at ``temperature_K``;
         NaN/None where a formula does not parse."""
@@ -65,7 +69,9 @@ class ConductivityScorer(Scorer):
         if valid.any():
             rows = [f for f, ok in zip(formulas, valid, strict=True) if ok]
             state = glass_state(rows)
-            prediction = conductivity_model().predict(
+            config = ConductivityConfig(n_estimators=self.n_estimators,
+                                        random_state=self.random_state)
+            prediction = conductivity_model(config).predict(
                 rows, np.full(len(rows), float(temperature_K)), state.p_glass, state.tg_model_K)
             numbers[valid] = np.column_stack([prediction.log10_sigma, prediction.unc,
                                               prediction.ea_eV, prediction.distance])
