@@ -14,8 +14,9 @@ Dietzel field strengths, bridging anions per former, Stanworth's electronegativi
 cation mixing entropy, the anion mix); ``p_glass`` is the share of trees voting glass.
 
 Known composition limits are kept as rules (:data:`OXYGEN_LIMITS`): in the VIGLAS systems oxygen
-stops dissolving above O/Al = 0.86 (Li) and 0.81 (Na), so ``p_glass`` fades out past the limit
-(logistic, width :data:`LIMIT_WIDTH`, so neighbouring grid points stay close).
+stops dissolving above O/Al = 0.86 (Li) and 0.81 (Na), so ``p_glass`` is left as it is up to the
+limit and fades out past it (a Gaussian tail of width :data:`LIMIT_WIDTH` in O per centre, so
+neighbouring grid points stay close).
 
 Applicability domain: the nearest labelled composition in the standardised :data:`GFA_COLUMNS`,
 in domain up to the 95th percentile of the labelled compositions' distances to the nearest
@@ -50,7 +51,7 @@ GFA_COLUMNS = (
 #: Oxygen solubility limits (O per centre) of A-M-X-O glasses: (alkali, centre, halogen) -> limit.
 #: Dai et al., Nat. Energy 8, 1221 (2023): O stops dissolving at O/Al about 0.86 (Li), 0.81 (Na).
 OXYGEN_LIMITS = {("Li", "Al", "Cl"): 0.86, ("Na", "Al", "Cl"): 0.81}
-LIMIT_WIDTH = 0.03
+LIMIT_WIDTH = 0.05
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ def glass_forming_table(weak_weight: float) -> pd.DataFrame:
 
 
 def oxygen_limit_factor(amounts: list[Amounts | None]) -> np.ndarray:
-    """Per composition, 1 inside the known oxygen solubility limits, fading to 0 past them."""
+    """Per composition, 1 up to the known oxygen solubility limits, fading to 0 past them."""
     factor = np.ones(len(amounts))
     for i, composition in enumerate(amounts):
         if composition is None:
@@ -109,8 +110,8 @@ def oxygen_limit_factor(amounts: list[Amounts | None]) -> np.ndarray:
         comp = {el: n for el, n in composition if n > 0}
         for (alkali, centre, halogen), limit in OXYGEN_LIMITS.items():
             if set(comp) == {alkali, centre, halogen, "O"}:
-                excess = comp["O"] / comp[centre] - limit
-                factor[i] = 1.0 / (1.0 + np.exp(excess / LIMIT_WIDTH))
+                excess = max(comp["O"] / comp[centre] - limit, 0.0)
+                factor[i] = np.exp(-((excess / LIMIT_WIDTH) ** 2))
     return factor
 
 

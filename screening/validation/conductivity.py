@@ -88,6 +88,20 @@ def _rises(held_out: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _rise_reading(held_out: pd.DataFrame) -> str:
+    parents = held_out[held_out["state"] == "crystal"]
+    error = float((parents["predicted"] - parents["log10_sigma_S_cm"]).mean())
+    return (
+        "Reading: what rise there is comes from the phase state, the glasses sitting above their "
+        "Tg where the Vogel-Fulcher-Tammann branch lifts them towards the molten-salt limit. "
+        f"With the family held out the parents come out {error:+.1f} decades off on average: "
+        "nothing in a composition says that the isolated AlCl4 tetrahedra of the crystal trap "
+        "the alkali, and the smooth model expects oxygen to lower the level (oxides conduct "
+        "worse than chlorides), which the lift above Tg only partly offsets. A new family "
+        "therefore gets the trend's answer with its wide uncertainty; the measured glasses, once "
+        "in the data, are reproduced (see the facts section).")
+
+
 def _laco_curve() -> tuple[pd.DataFrame, float]:
     """LiAlCl2.5O0.75 through the screening path at several temperatures, and the apparent
     activation energy between 30 and 105 C."""
@@ -166,8 +180,7 @@ def section(out_dir: Path, config: ConductivityConfig) -> str:
         "measured state at its measured temperature:",
         markdown(cv.chloroaluminates, ".3g"),
         markdown(_rises(cv.chloroaluminates), ".2f"),
-        "The rise comes from the phase state: the glasses sit above their Tg, where the "
-        "Vogel-Fulcher-Tammann branch lifts them towards the molten-salt limit.",
+        _rise_reading(cv.chloroaluminates),
         "### Temperature law",
         f"Compensation relation fitted on {len(points)} compositions measured at three or more "
         f"temperatures: Ea = {law.ea0_eV:.3f} {law.ea_slope_eV:+.4f} x log10(sigma_298 x "
