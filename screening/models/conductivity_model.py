@@ -154,20 +154,39 @@ def training_rows(table: pd.DataFrame) -> np.ndarray:
     return np.flatnonzero((near_room & ~table["censored"]).to_numpy())
 
 
-def fit_model(table: pd.DataFrame, tg_K: np.ndarray, config: ConductivityConfig
-              ) -> ConductivityModel:
-    """Fit law and level model on a training table (rows of :func:`load_conductivity_data`)
-    whose glass rows carry their Tg in ``tg_K`` (NaN for crystals)."""
+@dataclass(frozen=True)
+class TrainingLevels:
+    """The rows that train the level, their state (1.0 glass) and their level under ``law``."""
+
+    law: TemperatureLaw
+    rows: np.ndarray
+    table: pd.DataFrame
+    glass: np.ndarray
+    level: np.ndarray
+
+
+def training_levels(table: pd.DataFrame, tg_K: np.ndarray) -> TrainingLevels:
+    """Fit the temperature law on ``table`` and turn its room-temperature rows into levels
+    (glass rows use their Tg in ``tg_K``; NaN for crystals)."""
     law = fit_temperature_law(table)
     rows = training_rows(table)
     train = table.iloc[rows]
     glass = (train["state"] == "glass").to_numpy(dtype=float)
     level = law.level_of(train["log10_sigma_S_cm"].to_numpy(), train["temperature_K"].to_numpy(),
                          np.where(glass > 0, tg_K[rows], np.nan))
+    return TrainingLevels(law, rows, train, glass, level)
+
+
+def fit_model(table: pd.DataFrame, tg_K: np.ndarray, config: ConductivityConfig
+              ) -> ConductivityModel:
+    """Fit law and level model on a training table (rows of :func:`load_conductivity_data`)
+    whose glass rows carry their Tg in ``tg_K`` (NaN for crystals)."""
+    levels = training_levels(table, tg_K)
+    train, glass, level = levels.table, levels.glass, levels.level
     model = build_level_model(config).fit(
         level_inputs(list(train["formula"]), glass), level,
         train["formula"].map(reduced_formula).to_numpy(), train["family"].to_numpy())
-    return ConductivityModel(law, model)
+    return ConductivityModel(levels.law, model)
 
 
 def predict_rows(model: ConductivityModel, table: pd.DataFrame, tg_K: np.ndarray,
@@ -351,14 +370,10 @@ def trend_selection_path(table: pd.DataFrame, tg_K: np.ndarray,
     from sklearn.linear_model import HuberRegressor
     from sklearn.preprocessing import StandardScaler
 
-    law = fit_temperature_law(table)
-    rows = training_rows(table)
-    train = table.iloc[rows]
-    glass = (train["state"] == "glass").to_numpy(dtype=float)
-    level = law.level_of(train["log10_sigma_S_cm"].to_numpy(), train["temperature_K"].to_numpy(),
-                         np.where(glass > 0, tg_K[rows], np.nan))
-    design = composition_descriptors(parse_amounts(list(train["formula"])))
-    design["glass"] = glass
+    levels = training_levels(table, tg_K)
+    rows, level = levels.rows, levels.level
+    design = composition_descriptors(parse_amounts(list(levels.table["formula"])))
+    design["glass"] = levels.glass
     # The grouped regime's own folds (over the whole table), restricted to the training rows.
     position = np.full(len(table), -1)
     position[rows] = np.arange(len(rows))

@@ -103,15 +103,32 @@ def cation_charges(cations: dict[str, float], anion_charge: float) -> dict[str, 
     return {**fixed, **free}
 
 
+@dataclass(frozen=True)
+class Ions:
+    """A composition split into anions and cations (amounts) with the cations' charges."""
+
+    comp: dict[str, float]
+    anions: dict[str, float]
+    cations: dict[str, float]
+    charges: dict[str, float]
+
+    @classmethod
+    def of(cls, amounts: tuple[tuple[str, float], ...]) -> Ions:
+        """Split ``((symbol, amount), ...)``; charges balance the fixed anion charges."""
+        comp = {el: n for el, n in amounts if n > 0}
+        anions = {el: n for el, n in comp.items() if el in ANION_CHARGE}
+        cations = {el: n for el, n in comp.items() if el not in ANION_CHARGE}
+        anion_charge = sum(n * ANION_CHARGE[el] for el, n in anions.items())
+        return cls(comp, anions, cations, cation_charges(cations, anion_charge))
+
+
 @lru_cache(maxsize=1 << 18)
 def network(amounts: tuple[tuple[str, float], ...]) -> Network:
     """Network descriptors of a composition given as ``((symbol, amount), ...)``."""
-    comp = {el: n for el, n in amounts if n > 0}
+    ions = Ions.of(amounts)
+    comp, anions, cations, charges = ions.comp, ions.anions, ions.cations, ions.charges
     n_atoms = sum(comp.values())
-    anions = {el: n for el, n in comp.items() if el in ANION_CHARGE}
-    cations = {el: n for el, n in comp.items() if el not in ANION_CHARGE}
     n_anions = sum(anions.values())
-    charges = cation_charges(cations, sum(n * ANION_CHARGE[el] for el, n in anions.items()))
     radii = {el: radius_A(el, z) for el, z in charges.items()}
     field = {el: charges[el] / (radii[el] + OXYGEN_RADIUS_A) ** 2 for el in cations}
     formers = {el: n for el, n in cations.items() if field[el] >= FORMER_FIELD_STRENGTH}

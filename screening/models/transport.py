@@ -29,7 +29,7 @@ from functools import cache, lru_cache
 import numpy as np
 from pymatgen.core.periodic_table import Element
 
-from screening.models.network import ANION_CHARGE, cation_charges, radius_A
+from screening.models.network import ANION_CHARGE, Ions, radius_A
 
 #: Mobile ions in order of preference: the most abundant alkali first, then Ag+ and Cu+.
 ALKALI_IONS = ("Li", "Na", "K", "Rb", "Cs")
@@ -100,12 +100,10 @@ def mobile_ion(comp: dict[str, float]) -> str | None:
 @lru_cache(maxsize=1 << 18)
 def transport(amounts: tuple[tuple[str, float], ...]) -> Transport:
     """Transport descriptors of a composition given as ``((symbol, amount), ...)``."""
-    comp = {el: n for el, n in amounts if n > 0}
+    ions = Ions.of(amounts)
+    comp, anions, cations, charges = ions.comp, ions.anions, ions.cations, ions.charges
     n_atoms = sum(comp.values())
-    anions = {el: n for el, n in comp.items() if el in ANION_CHARGE}
-    cations = {el: n for el, n in comp.items() if el not in ANION_CHARGE}
     n_anions = sum(anions.values())
-    charges = cation_charges(cations, sum(n * ANION_CHARGE[el] for el, n in anions.items()))
 
     def anion_mean(value: dict[str, float]) -> float:
         return sum(value[el] * n for el, n in anions.items()) / n_anions if n_anions else 0.0
