@@ -78,7 +78,8 @@ def run(spec_path: Path, out: Path | None, scheduler: str | None, workers: int |
 @click.option("--top", type=click.IntRange(min=0), help="Show the best N rows.")
 @click.option("--where", help="SQL predicate on ranked, e.g. \"tg_K < 298 AND alkali = 'Na'\".")
 @click.option("--sort", help="SQL ORDER BY over ranked [rank], e.g. 'sigma_log10_S_cm DESC'.")
-@click.option("--sql", help="A full SELECT over candidates, features, scores, ranked.")
+@click.option("--sql", help="A full SELECT over candidates, features, scores, ranked (and "
+              "verified, ranked_verified after viglas verify).")
 @click.option("--columns", help="Comma-separated columns of ranked to show.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 def query(run_ref: str, top: int | None, where: str | None, sort: str | None, sql: str | None,
@@ -159,7 +160,8 @@ def validate(out: Path) -> None:
 @click.argument("run_ref", metavar="RUN")
 @click.option("--out", type=click.Path(path_type=Path), help="Directory for the PNGs [RUN/plots].")
 def plot(run_ref: str, out: Path | None) -> None:
-    """Write the run's plots: conductivity and Tg against O content, Pareto front, join maps."""
+    """Write the run's plots: conductivity and Tg against O content, Pareto front, join maps,
+    and an Arrhenius plot per verified candidate."""
     from screening.plots import plot_run
 
     for path in plot_run(store.resolve_run(run_ref, _results_root()), out):

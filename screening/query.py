@@ -1,7 +1,8 @@
 """Query a run's Parquet tables with SQL through DuckDB (read-only: SELECT statements only).
 
-Each table of the run (``candidates``, ``features``, ``scores``, ``ranked``) is a DuckDB view
-over its Parquet file (for ``features``, its dataset of part files), so
+Each table of the run (``candidates``, ``features``, ``scores``, ``ranked``, and after
+``viglas verify`` also ``verified`` and ``ranked_verified``) is a DuckDB view over its Parquet
+file (for ``features``, its dataset of part files), so
 ``SELECT ... FROM ranked JOIN features USING (formula)`` works and nothing is copied or modified.
 """
 

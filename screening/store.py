@@ -8,6 +8,9 @@ Layout of ``results/<run-name>/``::
                          part-NNNNNN.parquet per partition in candidate order
     scores.parquet       formula + one column per scorer output
     ranked.parquet       candidates that pass the filters, scored and ranked, best first
+    verified.parquet     MD (viglas verify) of chosen candidates: D per temperature, Ea, sigma
+    ranked_verified.parquet  ranked, re-scored with the MD conductivity where there is one
+    md/                  MD checkpoints and trajectories, md/<protocol>/<candidate>/<stage>/
     .parts/              per-partition results of an unfinished run (removed when it completes)
 
 Every file appears under its final name only once complete (write to a temporary name in the
@@ -31,7 +34,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import tomli_w
 
-RESULT_TABLES = ("candidates", "features", "scores", "ranked")
+RESULT_TABLES = ("candidates", "features", "scores", "ranked", "verified", "ranked_verified")
 PARTS_DIR = ".parts"
 FEATURES_PARTS = "features"
 _TMP_MARK = ".tmp-"

@@ -23,8 +23,8 @@ from candidates.space import ALKALIS
 K_B_EV = 8.617333262e-5
 _E_C = 1.602176634e-19
 _K_B_J = 1.380649e-23
-#: kinisi's posterior sampling (its defaults, pinned so results do not move with its releases).
-_MCMC = {"n_samples": 1000, "n_walkers": 32, "n_burn": 500, "n_thin": 10}
+#: kinisi's ensemble sampler (its defaults, pinned so results do not move with its releases).
+_WALKERS, _THIN = 32, 10
 
 
 def mobile_species(atoms: Atoms) -> str:
@@ -43,10 +43,11 @@ def number_density_A3(atoms: Atoms) -> float:
 
 
 def diffusion_samples(atoms: Atoms, frames: Sequence[tuple[np.ndarray, np.ndarray]],
-                      frame_interval_ps: float, diffusive_from_ps: float,
-                      seed: int = 0) -> np.ndarray:
+                      frame_interval_ps: float, diffusive_from_ps: float, seed: int = 0,
+                      n_samples: int = 1000) -> np.ndarray:
     """Posterior samples of the mobile ion's tracer D (cm2/s) from ``frames`` (positions, cell)
-    recorded every ``frame_interval_ps``, taking the MSD as diffusive from ``diffusive_from_ps``."""
+    recorded every ``frame_interval_ps``, taking the MSD as diffusive from ``diffusive_from_ps``
+    (``n_samples`` steps of kinisi's 32-walker sampler, thinned by 10)."""
     import scipp as sc
     from kinisi.analyze import DiffusionAnalyzer
 
@@ -61,7 +62,8 @@ def diffusion_samples(atoms: Atoms, frames: Sequence[tuple[np.ndarray, np.ndarra
         time_step=sc.scalar(frame_interval_ps, unit="ps"),
         step_skip=sc.scalar(1, unit=sc.units.dimensionless), progress=False)
     analyzer.diffusion(sc.scalar(diffusive_from_ps, unit="ps"), progress=False,
-                       random_state=np.random.RandomState(seed), **_MCMC)
+                       random_state=np.random.RandomState(seed), n_samples=n_samples,
+                       n_burn=n_samples // 2, n_walkers=_WALKERS, n_thin=_THIN)
     return np.asarray(sc.to_unit(analyzer.D, "cm^2/s").values, dtype=float)
 
 

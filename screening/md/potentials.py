@@ -43,7 +43,11 @@ class Evaluation:
 
 
 class Potential(ABC):
-    """A potential for batches of cells; subclasses set ``name`` and implement two members."""
+    """A potential for batches of cells; subclasses set ``name`` and implement two members.
+
+    ``evaluate`` must depend on its input cells alone (no neighbour list or cache carried from
+    call to call), or a run resumed from a checkpoint drifts from an uninterrupted one.
+    """
 
     name: ClassVar[str]
 

@@ -69,6 +69,8 @@ class Protocol:
     #: D_tracer / D_sigma assumed by Nernst-Einstein: 1 ignores ion-ion correlation (glasses
     #: often have 0.3-0.7, so the MD conductivity may be up to about 3x low).
     haven_ratio: float = 1.0
+    #: Posterior draws of D that kinisi keeps per temperature (after as many burn-in steps / 2).
+    posterior_samples: int = 1000
     seed: int = 0
     #: Cells evaluated in one model pass on a GPU (on a CPU every task holds one cell).
     gpu_batch_cells: int = 16

@@ -264,7 +264,8 @@ def _finish(job: Job, p: _Progress, protocol: Protocol, potential: Potential) ->
         recorded = [(pos, cell) for phase, pos, cell in frames if phase == production]
         samples = analysis.diffusion_samples(
             atoms, recorded, protocol.timestep_fs * protocol.record_every / 1000.0,
-            protocol.diffusive_from * protocol.production_ps, seed=protocol.seed)
+            protocol.diffusive_from * protocol.production_ps, seed=protocol.seed,
+            n_samples=protocol.posterior_samples)
         summary |= {"species": analysis.mobile_species(atoms),
                     "n_mobile_per_A3": analysis.number_density_A3(atoms),
                     "D_samples_cm2_s": samples.tolist()}
