@@ -311,3 +311,10 @@ def test_a_changed_protocol_is_refused_in_its_old_directory(verified_run, monkey
     with pytest.raises(verify.VerifyError, match="delete it to start again"):
         verify.verify(verified_run, "tiny", formulas=["LiAlCl4"], potential_ref=LJ,
                       progress=False)
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has CUDA")
+def test_device_cuda_without_a_gpu_fails_before_starting_workers(verified_run):
+    with pytest.raises(verify.VerifyError, match="no CUDA device"):
+        verify.verify(verified_run, "quick", formulas=["LiAlCl4"], device="cuda",
+                      progress=False)

@@ -225,6 +225,11 @@ def start_md_client(scheduler: str | None, workers: int | None,
 
     cores = os.cpu_count() or 1
     if _resolve_device(device) == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise VerifyError("--device cuda: torch sees no CUDA device on this machine; use "
+                              "--device cpu, or --scheduler with workers that have a GPU")
         cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
                                resources={"GPU": 1}, dashboard_address=None)
         return Client(cluster, set_as_default=False), True, None
