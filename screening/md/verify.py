@@ -13,6 +13,7 @@ import json
 import os
 import re
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -29,7 +30,6 @@ from screening.md.runner import Job, ps_done, read_summary, run_jobs
 
 VERIFIED = "verified.parquet"
 RANKED_VERIFIED = "ranked_verified.parquet"
-_TOPIC = "viglas-md-progress"
 
 
 class VerifyError(MDError):
@@ -88,9 +88,11 @@ def _claim(directory: Path, formula: str, protocol: Protocol, potential_ref: str
 
 
 def run_group(jobs: list[Job], protocol: Protocol, potential_ref: str, device: str,
-              torch_threads: int | None, *after: object) -> tuple[list[str], str | None]:
-    """A Dask task: run ``jobs`` (``after`` only orders it behind their glass tasks); returns
-    the formulas and an error message instead of raising, so one bad cell fails one candidate."""
+              torch_threads: int | None, topic: str,
+              *after: object) -> tuple[list[str], str | None]:
+    """A Dask task: run ``jobs`` (``after`` only orders it behind their glass tasks), logging
+    simulated picoseconds to ``topic``; returns the formulas and an error message instead of
+    raising, so one bad cell fails its candidate and the others go on."""
     try:
         worker = get_worker()
     except ValueError:
@@ -98,7 +100,7 @@ def run_group(jobs: list[Job], protocol: Protocol, potential_ref: str, device: s
 
     def report(ps: float) -> None:
         if worker is not None:
-            worker.log_event(_TOPIC, {"ps": ps})
+            worker.log_event(topic, {"ps": ps})
 
     formulas = sorted({job.formula for job in jobs})
     try:
@@ -137,12 +139,13 @@ def simulate(client: Client, run_dir: Path, formulas: list[str], protocol: Proto
         def advance(event: tuple[float, dict]) -> None:
             bar.update(event[1]["ps"])
 
-        client.subscribe_topic(_TOPIC, advance)
+        topic = f"viglas-md-{uuid.uuid4().hex}"  # this call's events, not another client's
+        client.subscribe_topic(topic, advance)
         glass_futures = {}
         futures = as_completed(loop=client.loop)
         for group in _chunks(list(glass.values()), batch):
             future = client.submit(run_group, group, protocol, potential_ref, device,
-                                   torch_threads, resources=resources, pure=False)
+                                   torch_threads, topic, resources=resources, pure=False)
             futures.add(future)
             for job in group:
                 glass_futures[job.formula] = future
@@ -150,7 +153,8 @@ def simulate(client: Client, run_dir: Path, formulas: list[str], protocol: Proto
             after = list({glass_futures[job.formula].key: glass_futures[job.formula]
                           for job in group}.values())
             futures.add(client.submit(run_group, group, protocol, potential_ref, device,
-                                      torch_threads, *after, resources=resources, pure=False))
+                                      torch_threads, topic, *after, resources=resources,
+                                      pure=False))
         n_done = sum(1 for f in formulas if all(j.is_done() for j in jobs if j.formula == f))
         bar.set_postfix_str(f"candidates {n_done}/{len(formulas)}")
         for future in futures:
@@ -160,7 +164,7 @@ def simulate(client: Client, run_dir: Path, formulas: list[str], protocol: Proto
             n_done = sum(1 for f in formulas
                          if f not in failed and all(j.is_done() for j in jobs if j.formula == f))
             bar.set_postfix_str(f"candidates {n_done}/{len(formulas)}")
-        client.unsubscribe_topic(_TOPIC)
+        client.unsubscribe_topic(topic)
     return failed
 
 
