@@ -145,6 +145,18 @@ def test_chgnet_runs_a_tiny_glass_stage_from_its_wheel(tmp_path):
     assert (job.directory / "trajectory.traj").exists()
 
 
+def test_chgnet_gives_a_batch_of_cells_what_it_gives_each_alone():
+    potential = load_potential("chgnet")
+    cells = [random_packing(whole_atoms(f, 12, 24), 1.8, np.random.default_rng(i))
+             for i, f in enumerate(["LiAlCl4", "NaAlCl4"])]
+    together = potential.evaluate(cells, stress=True)
+    for atoms, batched in zip(cells, together, strict=True):
+        [alone] = potential.evaluate([atoms], stress=True)
+        assert batched.energy_eV == pytest.approx(alone.energy_eV, rel=1e-5)
+        np.testing.assert_allclose(batched.forces_eV_A, alone.forces_eV_A, atol=1e-4)
+        np.testing.assert_allclose(batched.stress_eV_A3, alone.stress_eV_A3, atol=1e-5)
+
+
 def _resume_in_subprocess(job: Job) -> subprocess.Popen:
     fields = {k: v for k, v in dataclasses.asdict(TINY).items() if k != "temperatures_K"}
     script = textwrap.dedent(f"""
