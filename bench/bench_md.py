@@ -1,6 +1,11 @@
 """MD throughput of the physics tier: ms per step and candidates per hour, per protocol.
 
-    .venv/bin/python bench/bench_md.py --steps 40 --repeat 3
+    .venv/bin/python bench/bench_md.py --steps 40 --repeat 3 --threads 1 2
+    .venv/bin/python bench/bench_md.py --from-run results/viglas
+
+With ``--from-run`` it reads what ``viglas verify`` runs in that run directory measured (each
+job's wall seconds and steps, from its ``summary.json``) instead of timing new steps: ms per step
+of the glass stage and of production, and candidates per hour with one worker per core.
 
 Builds the LiAlCl2.5O0.75 starting cell of the protocols (105 atoms), takes the worst contacts
 out with FIRE, and times steps of the tier's own integrator with CHGNet: NVT steps (energy and
@@ -13,9 +18,11 @@ with one single-thread worker per core; FIRE steps count as NVT steps.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -59,16 +66,53 @@ def steps_per_candidate(protocol: Protocol) -> tuple[int, int]:
     return nvt, npt
 
 
+def from_run(run_dir: Path) -> None:
+    """Print ms per step and candidates per hour from the finished jobs of ``run_dir``/md."""
+    workers = os.cpu_count() or 1
+    print("| protocol | candidates | stage | jobs | ms per step (median, min-max) | "
+          "candidate wall (median) | candidates per hour |")
+    print("|---|---|---|---|---|---|---|")
+    for protocol_dir in sorted((run_dir / "md").glob("*")):
+        protocol = PROTOCOLS.get(protocol_dir.name)
+        if protocol is None:
+            continue
+        per_candidate, per_step = [], {"glass": [], "production": []}
+        for candidate in sorted(p for p in protocol_dir.glob("*") if p.is_dir()):
+            summaries = [json.loads(f.read_text()) for f in candidate.glob("*/summary.json")]
+            if len(summaries) != 1 + len(protocol.temperatures_K):
+                continue
+            per_candidate.append(sum(s["wall_s"] for s in summaries))
+            for s in summaries:
+                glass = s["temperature_K"] is None
+                steps = round(s["ps"] * 1000.0 / protocol.timestep_fs) + (
+                    protocol.relax_steps if glass else 0)
+                per_step["glass" if glass else "production"].append(s["wall_s"] / steps * 1e3)
+        if not per_candidate:
+            continue
+        wall = statistics.median(per_candidate)
+        for stage, values in per_step.items():
+            print(f"| {protocol.name} | {len(per_candidate)} | {stage} | {len(values)} | "
+                  f"{statistics.median(values):.0f} ({min(values):.0f}-{max(values):.0f}) | "
+                  f"{wall / 60:.0f} min | {workers * 3600.0 / wall:.2f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--from-run", type=Path, help="Report a verified run instead.")
     args = parser.parse_args()
+    if args.from_run:
+        from_run(args.from_run)
+        return
+    if 1 not in args.threads:
+        parser.error("--threads must include 1: candidates per hour assume single-thread workers")
     potential = load_potential("chgnet", "cpu")
     protocol = PROTOCOLS["quick"]
     timings: dict[tuple[int, str, int], list[float]] = {}
     for _ in range(args.repeat):
-        for threads in (1, 2):
+        for threads in args.threads:
             torch.set_num_threads(threads)
             for n_cells in (1, 3):
                 states = _cells(protocol, n_cells, potential)
