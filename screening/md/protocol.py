@@ -119,7 +119,7 @@ QUICK = Protocol(
 )
 
 #: The protocol of docs/md_validation.md: twice the melt, quench and production of ``quick``
-#: (4,650 steps of 100 atoms, 20-35 minutes a composition on 2 busy CPU cores).
+#: (4,650 steps of 100 atoms; docs/performance.md has its cost on 2 CPU cores).
 STANDARD = Protocol(
     name="standard", target_atoms=100, max_atoms=160, packing_fraction=0.5, timestep_fs=2.0,
     relax_steps=50, melt_K=1000.0, melt_ps=1.0, glass_K=300.0, quench_ps=1.0,
