@@ -2,13 +2,17 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# The md extra (viglas verify) needs torch; pinning it first keeps pip from picking a multi-GB
+# CUDA build when a CPU one is at hand (on this project's machines 2.13.0 is a local CPU wheel).
+TORCH ?= torch==2.13.0
 
-.PHONY: run test install lint bench
+.PHONY: run test install lint bench bench-md
 
 $(BIN)/viglas: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet '$(TORCH)'
+	$(BIN)/pip install --quiet -e '.[test,md]'
 	touch $(BIN)/viglas
 
 install: $(BIN)/viglas
@@ -25,3 +29,6 @@ test: install lint
 
 bench: install
 	$(BIN)/python bench/bench_pipeline.py
+
+bench-md: install
+	$(BIN)/python bench/bench_md.py

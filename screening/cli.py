@@ -18,13 +18,14 @@ from candidates.space import SpaceError
 from featurizers.registry import FeaturizerError, describe_featurizers
 from screening import store
 from screening.errors import one_line
+from screening.md import MDError
 from screening.query import FORMATS, QueryError, render, run_query
 from screening.scorers import ScorerError, known_scorers, load_scorer
 from screening.spec import SpecError, kelvin, load_spec
 
 #: Errors caused by what the user typed or pointed at; shown as one line, exit status 2.
 USER_ERRORS = (SpecError, SpaceError, NotationError, FormulaError, FeaturizerError, ScorerError,
-               QueryError, store.RunNotFoundError, store.StoreError)
+               QueryError, store.RunNotFoundError, store.StoreError, MDError)
 
 
 def _results_root() -> Path:
@@ -97,7 +98,8 @@ def run(spec_path: Path, out: Path | None, scheduler: str | None, workers: int |
 @click.option("--top", type=click.IntRange(min=0), help="Show the best N rows.")
 @click.option("--where", help="SQL predicate on ranked, e.g. \"tg_K < 298 AND alkali = 'Na'\".")
 @click.option("--sort", help="SQL ORDER BY over ranked [rank], e.g. 'sigma_log10_S_cm DESC'.")
-@click.option("--sql", help="A full SELECT over candidates, features, scores, ranked.")
+@click.option("--sql", help="A full SELECT over candidates, features, scores, ranked (and "
+              "verified, ranked_verified after viglas verify).")
 @click.option("--columns", help="Comma-separated columns of ranked to show.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 def query(run_ref: str, top: int | None, where: str | None, sort: str | None, sql: str | None,
@@ -179,7 +181,8 @@ def validate(out: Path) -> None:
 @click.argument("run_ref", metavar="RUN")
 @click.option("--out", type=click.Path(path_type=Path), help="Directory for the PNGs [RUN/plots].")
 def plot(run_ref: str, out: Path | None) -> None:
-    """Write the run's plots: conductivity and Tg against O content, Pareto front, join maps."""
+    """Write the run's plots: conductivity and Tg against O content, Pareto front, join maps,
+    and an Arrhenius plot per verified candidate."""
     from screening.plots import plot_run
 
     run_dir = store.resolve_run(run_ref, _results_root())
@@ -195,3 +198,53 @@ def plot(run_ref: str, out: Path | None) -> None:
         raise store.StoreError(f"cannot plot {run_dir}: {one_line(exc)}") from exc
     for path in written:
         click.echo(f"wrote {path}")
+
+
+@main.command()
+@click.argument("run_ref", metavar="RUN")
+@click.argument("formula_args", metavar="[FORMULA...]", nargs=-1)
+@click.option("--top", type=click.IntRange(min=1), help="The best N ranked candidates [5].")
+@click.option("--formulas", "by_formula", is_flag=True,
+              help="Verify the FORMULAs that follow (any notation) instead of the top N.")
+@click.option("--protocol", "protocol_name", type=click.Choice(["quick", "standard"]),
+              default="quick", show_default=True, help="MD protocol preset.")
+@click.option("--potential", default="chgnet", show_default=True,
+              help="Potential: a name, an entry point of viglas.potentials, or module:Class.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
+              show_default=True)
+@click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler (default: a LocalCluster).")
+@click.option("--workers", type=click.IntRange(min=1), help="LocalCluster workers [cores].")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def verify(run_ref: str, formula_args: tuple[str, ...], top: int | None, by_formula: bool,
+           protocol_name: str, potential: str, device: str, scheduler: str | None,
+           workers: int | None, quiet: bool) -> None:
+    """Melt-quench MD of RUN's top candidates (or --formulas F ...): D, Ea and sigma."""
+    from screening.md import require_extra
+
+    if formula_args and not by_formula or by_formula and not formula_args:
+        raise MDError("name formulas after --formulas, e.g. --formulas LiAlCl4 LiAlCl2.5O0.75")
+    if by_formula and top:
+        raise MDError("--top and --formulas choose candidates two ways; use one")
+    require_extra()
+    from screening.md.verify import verify as run_verify
+
+    run_dir = store.resolve_run(run_ref, _results_root())
+    try:
+        result = run_verify(run_dir, protocol_name, top, formula_args, potential, device,
+                            scheduler, workers, progress=not quiet)
+    except KeyboardInterrupt:
+        click.echo(f"\nviglas: interrupted; finished segments are saved in {run_dir / 'md'}. "
+                   "Run the same command again to resume.", err=True)
+        sys.exit(130)
+    for formula, error in result.failed.items():
+        click.echo(f"viglas: {formula} failed: {error}", err=True)
+    resumed = f", {result.n_resumed} resumed" if result.n_resumed else ""
+    click.echo(f"{run_dir.name}: {result.n_candidates} candidates ({protocol_name}{resumed}), "
+               f"{result.ps_simulated:.1f} ps simulated in {result.seconds:.0f} s -> "
+               f"{run_dir / 'verified.parquet'}")
+    if not result.verified.empty:
+        shown = result.verified[result.verified["protocol"] == protocol_name]
+        click.echo(render(shown[["formula", "ea_eV", "ea_unc_eV", "sigma_log10_S_cm_md",
+                                 "sigma_log10_unc_md", "extrapolation_crosses_tg"]], "table"))
+    if result.failed:
+        sys.exit(1)

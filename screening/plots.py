@@ -7,6 +7,9 @@
 - ``glass_vs_o.png``: the probability of glass formation against O per centre, 0.5 marked.
 - ``pareto.png``: conductivity against Tg for every scored row, the Pareto front highlighted.
 - ``join_<end members>.png``: for join runs with three end members, a ternary map of the score.
+- ``arrhenius_<formula>_<protocol>.png``: after ``viglas verify``, the MD diffusivities of each
+  verified candidate against 1000/T with the Arrhenius fit extended to the operating temperature
+  (the predicted Tg marked: below it the liquid's line no longer holds).
 """
 
 from __future__ import annotations
@@ -114,6 +117,33 @@ def _ternary(scored: pd.DataFrame, ranked: pd.DataFrame, columns: list[str], pat
     return path
 
 
+def arrhenius(row: pd.Series, path: Path) -> Path:
+    """log10 D against 1000/T for one ``verified.parquet`` row, the fit and its extrapolation."""
+    temperatures = np.asarray(row["temperatures_K"], dtype=float)
+    d = np.asarray(row["D_cm2_s"], dtype=float)
+    d_unc = np.asarray(row["D_unc_cm2_s"], dtype=float)
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    ax.errorbar(1000.0 / temperatures, np.log10(d), yerr=d_unc / (d * np.log(10.0)), fmt="o",
+                color="tab:blue", capsize=3, label=f"MD ({row['protocol']}, {row['potential']})")
+    span = np.linspace(1000.0 / temperatures.max(), 1000.0 / row["temperature_K"], 50)
+    fit = row["log10_D0_cm2_s"] - row["ea_eV"] * span / (8.617333262e-5 * 1000.0 * np.log(10.0))
+    ax.plot(span, fit, color="tab:blue", linestyle="--",
+            label=f"Ea = {row['ea_eV']:.2f} +- {row['ea_unc_eV']:.2f} eV")
+    ax.axvline(1000.0 / row["temperature_K"], color="k", linewidth=1, label="operating T")
+    if pd.notna(row["tg_K"]) and row["tg_K"] > 0:
+        ax.axvline(1000.0 / row["tg_K"], color="tab:red", linestyle=":", label="predicted Tg")
+    ax.set_xlabel("1000 / T (1/K)")
+    ax.set_ylabel(f"log10 D({row['species']}) (cm2/s)")
+    ax.set_title(f"{row['formula']}: log10 sigma({row['temperature_K']:.0f} K) = "
+                 f"{row['sigma_log10_S_cm_md']:.1f} +- {row['sigma_log10_unc_md']:.1f}",
+                 fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
 def plot_run(run_dir: Path, out_dir: Path | None = None) -> list[Path]:
     """Write the run's plots (see the module docstring) into ``out_dir`` [run_dir/plots]."""
     out_dir = out_dir or run_dir / "plots"
@@ -137,4 +167,8 @@ def plot_run(run_dir: Path, out_dir: Path | None = None) -> list[Path]:
         if len(columns) == 3:
             name = "-".join(join["end_members"])
             written.append(_ternary(scored, ranked, columns, out_dir / f"join_{name}.png"))
+    if (run_dir / "verified.parquet").exists():
+        for _, row in pd.read_parquet(run_dir / "verified.parquet").iterrows():
+            name = f"arrhenius_{row['formula']}_{row['protocol']}.png"
+            written.append(arrhenius(row, out_dir / name))
     return written

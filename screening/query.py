@@ -1,7 +1,8 @@
 """Query a run's Parquet tables with SQL through DuckDB, read-only and sandboxed.
 
-Each table of the run (``candidates``, ``features``, ``scores``, ``ranked``) is a DuckDB view
-over its Parquet file (for ``features``, its dataset of part files), so
+Each table of the run (``candidates``, ``features``, ``scores``, ``ranked``, and after
+``viglas verify`` also ``verified`` and ``ranked_verified``) is a DuckDB view over its Parquet
+file (for ``features``, its dataset of part files), so
 ``SELECT ... FROM ranked JOIN features USING (formula)`` works and nothing is copied or modified.
 
 The connection may read those files and nothing else: once the views exist, DuckDB's external
@@ -22,11 +23,11 @@ import duckdb
 import pandas as pd
 
 from screening.errors import one_line
-from screening.store import RESULT_TABLES, StoreError, parquet_files
+from screening.store import RESULT_TABLES, VERIFIED_TABLES, StoreError, parquet_files
 
 #: The views ``viglas query`` offers, one per Parquet table (file or dataset directory) of the
 #: run; a table whose file is absent (e.g. a tier that was not run) simply has no view.
-VIEWS: tuple[str, ...] = RESULT_TABLES
+VIEWS: tuple[str, ...] = (*RESULT_TABLES, *VERIFIED_TABLES)
 #: Columns ``viglas query`` shows unless told otherwise.
 SUMMARY_COLUMNS = ("rank", "formula", "alkali", "metal", "halogen", "o_per_m",
                    "sigma_log10_S_cm", "p_glass", "tg_K", "ox_limit_V", "red_limit_V",

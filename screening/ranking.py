@@ -126,3 +126,46 @@ def rank(frame: pd.DataFrame, objectives: Sequence[Objective], filters: Sequence
     ranked.index = pd.RangeIndex(len(ranked))
     ranked["rank"] = np.arange(1, len(ranked) + 1)
     return ranked
+
+
+def prefer_verified(ranked: pd.DataFrame, verified: pd.DataFrame,
+                    rank_spec: dict) -> pd.DataFrame:
+    """``ranked`` re-scored with the MD conductivity of ``verified`` where a candidate has one.
+
+    ``sigma_log10_S_cm`` and ``sigma_log10_unc`` take the MD values (from the protocol that
+    simulated most picoseconds), ``sigma_source`` says "md" or "proxy", the conductivity
+    contribution and ``score`` are recomputed with the run's objective (``rank_spec`` is the
+    ``[rank]`` table of the run's spec.toml; a domain penalty of the proxy no longer applies to
+    an MD value), the Pareto front is rebuilt and the rows are ordered and ranked again.
+    """
+    column, unc = "sigma_log10_S_cm", "sigma_log10_unc"
+    best = verified.sort_values("ps_simulated").drop_duplicates("formula", keep="last")
+    best = best.set_index("formula")
+    out = ranked.copy()
+    has = out["formula"].map(best["sigma_log10_S_cm_md"]).notna().to_numpy()
+    out["sigma_source"] = np.where(has, "md", "proxy")
+    out.loc[has, column] = out.loc[has, "formula"].map(best["sigma_log10_S_cm_md"])
+    out.loc[has, unc] = out.loc[has, "formula"].map(best["sigma_log10_unc_md"])
+    specs = rank_spec.get("objectives", {})
+    objectives = {name: Objective(name, o["goal"], float(o["weight"]), float(o["low"]),
+                                  float(o["high"]), o.get("uncertainty") or None)
+                  for name, o in specs.items()}
+    k = float(rank_spec.get("confidence_k", 0.0))
+    if column in objectives and has.any():
+        objective = objectives[column]
+        values = ranked_values(out.loc[has], objective, k)
+        share = objective.weight / sum(o.weight for o in objectives.values())
+        contrib = share * desirability(values.to_numpy(), objective)
+        out.loc[has, "score"] += contrib - out.loc[has, f"contrib_{column}"].to_numpy()
+        out.loc[has, f"contrib_{column}"] = contrib
+        if f"bound_{column}" in out:
+            out.loc[has, f"bound_{column}"] = values
+    pareto = [objectives[c] for c in rank_spec.get("pareto", []) if c in objectives]
+    if pareto and len(out):
+        signed = np.column_stack([ranked_values(out, o, k).to_numpy()
+                                  * (1.0 if o.goal == "max" else -1.0) for o in pareto])
+        out["pareto"] = pareto_mask(signed)
+    out = out.take(best_first(out["score"], out["formula"]))
+    out.index = pd.RangeIndex(len(out))
+    out["rank"] = np.arange(1, len(out) + 1)
+    return out

@@ -13,7 +13,10 @@ Layout of ``results/<run-name>/``::
     .parts/              per-partition results of an unfinished run (removed when it completes):
                          features/part-NNNNNN.parquet, scores-NNNNNN.parquet and done-NNNNNN.json,
                          the sizes and checksums of the two, written last
-    .lock                held by the process running the screen
+    .lock                held by the process running the screen (or ``viglas verify``)
+    verified.parquet     MD (viglas verify) of chosen candidates: D per temperature, Ea, sigma
+    ranked_verified.parquet  ranked, re-scored with the MD conductivity where there is one
+    md/                  MD checkpoints and trajectories, md/<protocol>/<candidate>/<stage>/
 
 Every file appears under its final name only once complete (write to a temporary name in the
 same directory, then ``os.replace``), so a reader never sees half a file. That is not enough on
@@ -48,6 +51,8 @@ import tomli_w
 from screening.errors import one_line
 
 RESULT_TABLES = ("candidates", "features", "scores", "ranked")
+#: Tables ``viglas verify`` adds to a finished run (not part of the screen's manifest).
+VERIFIED_TABLES = ("verified", "ranked_verified")
 PARTS_DIR = ".parts"
 FEATURES_PARTS = "features"
 MANIFEST = "manifest.json"

@@ -1,0 +1,141 @@
+"""Machine-learned interatomic potentials behind one small contract, found by name like featurizers.
+
+A :class:`Potential` evaluates a *batch* of periodic cells in one call (one model pass on a GPU)
+and returns energies, forces and, when asked, stresses in ASE units (eV, eV/A, eV/A^3, ASE's
+sign: pressure = -trace(stress) / 3). Weights must load offline, from a local file or the
+package's own wheel; nothing is fetched from a hub at run time.
+
+A reference names a potential as a built-in (``chgnet``), an entry point in the group
+``viglas.potentials``, or ``package.module:Class``; the class is called with ``device=``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.metadata
+import io
+import warnings
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+from ase import Atoms, units
+
+from screening.md import MDError
+
+ENTRY_POINT_GROUP = "viglas.potentials"
+
+
+class PotentialError(MDError):
+    """A potential reference that cannot be resolved or constructed."""
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What a potential says about one cell."""
+
+    energy_eV: float
+    forces_eV_A: np.ndarray
+    stress_eV_A3: np.ndarray | None = None
+
+
+class Potential(ABC):
+    """A potential for batches of cells; subclasses set ``name`` and implement two members.
+
+    ``evaluate`` must depend on its input cells alone (no neighbour list or cache carried from
+    call to call), or a run resumed from a checkpoint drifts from an uninterrupted one.
+    """
+
+    name: ClassVar[str]
+
+    def __init__(self, device: str = "cpu") -> None:
+        self.device = device
+
+    @property
+    @abstractmethod
+    def version(self) -> str:
+        """Package and weights version, stored with every result."""
+
+    @abstractmethod
+    def evaluate(self, cells: Sequence[Atoms], stress: bool = False) -> list[Evaluation]:
+        """Energies, forces (and stresses if ``stress``) of ``cells``, in one batched pass."""
+
+
+class CHGNetPotential(Potential):
+    """CHGNet (Deng et al., Nat. Mach. Intell. 5, 1031 (2023), doi:10.1038/s42256-023-00716-3)
+    with the pretrained weights shipped in the ``chgnet`` wheel."""
+
+    name = "chgnet"
+
+    def __init__(self, device: str = "cpu", model_name: str = "0.3.0") -> None:
+        super().__init__(device)
+        from chgnet.model import CHGNet
+
+        # CHGNet prints a banner on construction and torch warns on every stress call; neither
+        # says anything a user can act on, and in a worker's log they bury real messages.
+        warnings.filterwarnings("ignore", message="Converting a tensor with requires_grad")
+        with contextlib.redirect_stdout(io.StringIO()):
+            self.model = CHGNet.load(model_name=model_name, use_device=device, verbose=False)
+        self.model.eval()
+
+    @property
+    def version(self) -> str:
+        return f"chgnet {importlib.metadata.version('chgnet')}, weights {self.model.version}"
+
+    def evaluate(self, cells: Sequence[Atoms], stress: bool = False) -> list[Evaluation]:
+        from pymatgen.io.ase import AseAtomsAdaptor
+
+        graphs = []
+        for atoms in cells:
+            wrapped = atoms.copy()
+            wrapped.wrap()
+            graphs.append(self.model.graph_converter(AseAtomsAdaptor.get_structure(wrapped)))
+        predictions = self.model.predict_graph(graphs, task="efs" if stress else "ef",
+                                               batch_size=len(graphs))
+        if len(graphs) == 1:
+            predictions = [predictions]
+        # CHGNet predicts energy per atom and stress in GPa.
+        return [Evaluation(float(p["e"]) * len(atoms), np.asarray(p["f"], dtype=float),
+                           np.asarray(p["s"], dtype=float) * units.GPa if stress else None)
+                for p, atoms in zip(predictions, cells, strict=True)]
+
+
+_BUILTINS: dict[str, type[Potential]] = {"chgnet": CHGNetPotential}
+
+
+def known_potentials() -> list[str]:
+    """Built-in and installed (entry point) potential names."""
+    installed = [ep.name for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)]
+    return sorted({*_BUILTINS, *installed})
+
+
+def _resolve(ref: str) -> type:
+    if ref in _BUILTINS:
+        return _BUILTINS[ref]
+    entry_points = {ep.name: ep for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
+    module_name, colon, attribute = ref.partition(":")
+    try:
+        if ref in entry_points:
+            return entry_points[ref].load()
+        if colon and module_name and attribute:
+            return getattr(importlib.import_module(module_name), attribute)
+    except Exception as exc:
+        raise PotentialError(f"potential {ref!r}: cannot load it: {exc}") from exc
+    raise PotentialError(f"potential {ref!r}: unknown; use one of {known_potentials()} or "
+                         "'package.module:Class'")
+
+
+def load_potential(ref: str, device: str = "cpu") -> Potential:
+    """The potential named ``ref`` (see the module docstring) on ``device``."""
+    target = _resolve(ref)
+    try:
+        potential = target(device=device)
+    except Exception as exc:
+        raise PotentialError(f"potential {ref!r}: constructing it failed: {exc}") from exc
+    if not isinstance(potential, Potential):
+        raise PotentialError(f"potential {ref!r}: got {type(potential).__name__}, not a "
+                             "screening.md.potentials.Potential")
+    return potential
