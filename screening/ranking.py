@@ -133,7 +133,9 @@ def prefer_verified(ranked: pd.DataFrame, verified: pd.DataFrame,
     """``ranked`` re-scored with the MD conductivity of ``verified`` where a candidate has one.
 
     ``sigma_log10_S_cm`` and ``sigma_log10_unc`` take the MD values (from the protocol that
-    simulated most picoseconds), ``sigma_source`` says "md" or "proxy", the conductivity
+    simulated most picoseconds) where the MD's Arrhenius fit is resolved (``ea_eV`` above its
+    1-sigma uncertainty: a D that does not rise with temperature extrapolates to nothing),
+    ``sigma_source`` says "md", "proxy" or "proxy (MD Ea unresolved)", the conductivity
     contribution and ``score`` are recomputed with the run's objective (``rank_spec`` is the
     ``[rank]`` table of the run's spec.toml; a domain penalty of the proxy no longer applies to
     an MD value), the Pareto front is rebuilt and the rows are ordered and ranked again.
@@ -142,8 +144,12 @@ def prefer_verified(ranked: pd.DataFrame, verified: pd.DataFrame,
     best = verified.sort_values("ps_simulated").drop_duplicates("formula", keep="last")
     best = best.set_index("formula")
     out = ranked.copy()
+    simulated = out["formula"].isin(best.index).to_numpy()
+    resolved = (best["ea_eV"] > best["ea_unc_eV"]) & best["sigma_log10_S_cm_md"].notna()
+    best = best[resolved]
     has = out["formula"].map(best["sigma_log10_S_cm_md"]).notna().to_numpy()
-    out["sigma_source"] = np.where(has, "md", "proxy")
+    out["sigma_source"] = np.where(has, "md", np.where(simulated, "proxy (MD Ea unresolved)",
+                                                      "proxy"))
     out.loc[has, column] = out.loc[has, "formula"].map(best["sigma_log10_S_cm_md"])
     out.loc[has, unc] = out.loc[has, "formula"].map(best["sigma_log10_unc_md"])
     specs = rank_spec.get("objectives", {})

@@ -266,9 +266,15 @@ def test_ranked_verified_uses_the_md_sigma_where_present(verified_run):
     ranked = pd.read_parquet(verified_run / "ranked.parquet").set_index("formula")
     rescored = pd.read_parquet(verified_run / "ranked_verified.parquet").set_index("formula")
     verified = pd.read_parquet(verified_run / "verified.parquet").set_index("formula")
-    md = [f for f in rescored.index if f in verified.index]
-    assert md and (rescored.loc[md, "sigma_source"] == "md").all()
-    assert (rescored.drop(index=md)["sigma_source"] == "proxy").all()
+    simulated = [f for f in rescored.index if f in verified.index]
+    resolved = verified["ea_eV"] > verified["ea_unc_eV"]
+    md = [f for f in simulated if resolved[f]]
+    assert simulated and (rescored.loc[md, "sigma_source"] == "md").all()
+    assert (rescored.loc[[f for f in simulated if f not in md], "sigma_source"]
+            == "proxy (MD Ea unresolved)").all()
+    assert (rescored.drop(index=simulated)["sigma_source"] == "proxy").all()
+    if not md:
+        return
     formula = md[0]
     assert rescored.loc[formula, "sigma_log10_S_cm"] == verified.loc[formula,
                                                                      "sigma_log10_S_cm_md"]
@@ -283,7 +289,8 @@ def test_prefer_verified_rescores_with_the_objective_bounds():
                            "sigma_log10_unc": [1.0, 1.0], "contrib_sigma_log10_S_cm": [0.5, 0.25],
                            "score": [0.8, 0.7], "rank": [1, 2], "pareto": [True, False]})
     verified = pd.DataFrame({"formula": ["A"], "sigma_log10_S_cm_md": [-5.0],
-                             "sigma_log10_unc_md": [0.5], "ps_simulated": [10.0]})
+                             "sigma_log10_unc_md": [0.5], "ps_simulated": [10.0],
+                             "ea_eV": [0.3], "ea_unc_eV": [0.05]})
     rank_spec = {"objectives": {"sigma_log10_S_cm": {"goal": "max", "weight": 1.0, "low": -6.0,
                                                      "high": -2.0}}}
     out = ranking.prefer_verified(ranked, verified, rank_spec).set_index("formula")
@@ -291,6 +298,18 @@ def test_prefer_verified_rescores_with_the_objective_bounds():
     assert out.loc["A", "contrib_sigma_log10_S_cm"] == pytest.approx(0.25)
     assert out.loc["A", "score"] == pytest.approx(0.55) and out.loc["A", "rank"] == 2
     assert out.loc["B", "rank"] == 1 and out.loc["B", "sigma_source"] == "proxy"
+
+
+def test_prefer_verified_keeps_the_proxy_where_the_md_activation_energy_is_unresolved():
+    ranked = pd.DataFrame({"formula": ["A"], "sigma_log10_S_cm": [-3.0],
+                           "sigma_log10_unc": [1.0], "contrib_sigma_log10_S_cm": [0.5],
+                           "score": [0.8], "rank": [1], "pareto": [True]})
+    verified = pd.DataFrame({"formula": ["A"], "sigma_log10_S_cm_md": [0.8],
+                             "sigma_log10_unc_md": [1.0], "ps_simulated": [10.0],
+                             "ea_eV": [-0.05], "ea_unc_eV": [0.1]})
+    out = ranking.prefer_verified(ranked, verified, {"objectives": {}}).set_index("formula")
+    assert out.loc["A", "sigma_log10_S_cm"] == -3.0
+    assert out.loc["A", "sigma_source"] == "proxy (MD Ea unresolved)"
 
 
 @pytest.mark.parametrize("args, message", [
