@@ -13,6 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 import sklearn
+from pymatgen.core import Composition
 
 from screening.models.cache import cache_key, load_or_build
 from screening.models.conductivity_model import (
@@ -66,19 +67,20 @@ def tg_model() -> TgModel:
 
 
 @lru_cache(maxsize=1)
-def _melting_points() -> dict[str, float]:
-    return melting_points_K()
+def _melting_points() -> tuple[dict[str, float], frozenset[frozenset[str]]]:
+    known = melting_points_K()
+    systems = frozenset(frozenset(el.symbol for el in Composition(f).elements) for f in known)
+    return known, systems
 
 
 def melting_point_K(formulas: list[str]) -> np.ndarray:
     """Known melting temperature of each formula's compound (K), NaN where unknown."""
-    known = _melting_points()
+    known, systems = _melting_points()
     out = np.full(len(formulas), np.nan)
-    for i, formula in enumerate(formulas):
-        try:
-            out[i] = known.get(reduced_formula(formula), np.nan)
-        except ValueError:
-            continue
+    for i, amounts in enumerate(parse_amounts(formulas)):
+        # Reducing a formula is slow; only those whose elements match a known compound's are.
+        if amounts is not None and frozenset(el for el, _ in amounts) in systems:
+            out[i] = known.get(reduced_formula(formulas[i]), np.nan)
     return out
 
 

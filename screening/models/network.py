@@ -14,8 +14,8 @@ dict operations), cached by formula string.
 from __future__ import annotations
 
 import math
-from dataclasses import astuple, dataclass, fields
-from functools import lru_cache
+from dataclasses import dataclass, fields
+from functools import cache, lru_cache
 
 from pymatgen.core.periodic_table import Element
 
@@ -67,16 +67,32 @@ class Network:
 
     def values(self) -> tuple[float, ...]:
         """Descriptor values, in the order of :meth:`labels`."""
-        return astuple(self)
+        return field_values(self)
+
+
+def field_values(record: object) -> tuple[float, ...]:
+    """A flat dataclass's field values in order (``astuple`` deep-copies every value: slow)."""
+    return tuple(record.__dict__.values())
+
+
+@cache
+def element(symbol: str) -> Element:
+    """pymatgen's Element, built once per symbol (building one is costly next to using it)."""
+    return Element(symbol)
 
 
 def radius_A(symbol: str, charge: float) -> float:
     """Shannon radius (A) of ``symbol`` at the tabulated charge nearest ``charge``."""
-    radii = Element(symbol).ionic_radii
+    radii = _ionic_radii(symbol)
     if not radii:
-        return float(Element(symbol).atomic_radius or 1.0)
+        return float(element(symbol).atomic_radius or 1.0)
     nearest = min(radii, key=lambda oxi: (abs(oxi - charge), -oxi))
     return float(radii[nearest])
+
+
+@cache
+def _ionic_radii(symbol: str) -> dict[float, float]:
+    return dict(element(symbol).ionic_radii)
 
 
 def cation_charges(cations: dict[str, float], anion_charge: float) -> dict[str, float]:
@@ -85,7 +101,7 @@ def cation_charges(cations: dict[str, float], anion_charge: float) -> dict[str, 
     fixed: dict[str, float] = {}
     free: dict[str, float] = {}
     for el in cations:
-        e = Element(el)
+        e = element(el)
         if e.is_alkali or el in ("Ag", "H"):
             fixed[el] = 1.0
         elif e.is_alkaline:
@@ -99,7 +115,7 @@ def cation_charges(cations: dict[str, float], anion_charge: float) -> dict[str, 
     if free and remaining > 0 and nominal > 0:
         scale = remaining / nominal
         for el, z in free.items():
-            free[el] = min(max(z * scale, 1.0), float(max(Element(el).max_oxidation_state, 1)))
+            free[el] = min(max(z * scale, 1.0), float(max(element(el).max_oxidation_state, 1)))
     return {**fixed, **free}
 
 
@@ -169,8 +185,8 @@ def network(amounts: tuple[tuple[str, float], ...]) -> Network:
     per_former = 1.0 / n_formers if n_formers else 0.0
     n_cations = sum(cations.values())
     shares = [n / n_cations for n in cations.values()] if n_cations else []
-    anion_x = mean({a: Element(a).X for a in anions}, anions)
-    former_x = mean({el: Element(el).X for el in formers}, slot_weights)
+    anion_x = mean({a: element(a).X for a in anions}, anions)
+    former_x = mean({el: element(el).X for el in formers}, slot_weights)
     return Network(
         former_frac=n_formers / n_atoms,
         modifier_frac=n_modifiers / n_atoms,

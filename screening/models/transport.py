@@ -23,13 +23,12 @@ Free volume needs a density, which composition alone does not give, so it is not
 from __future__ import annotations
 
 import math
-from dataclasses import astuple, dataclass, fields
+from dataclasses import dataclass, fields
 from functools import cache, lru_cache
 
 import numpy as np
-from pymatgen.core.periodic_table import Element
 
-from screening.models.network import ANION_CHARGE, Ions, radius_A
+from screening.models.network import ANION_CHARGE, Ions, element, field_values, radius_A
 
 #: Mobile ions in order of preference: the most abundant alkali first, then Ag+ and Cu+.
 ALKALI_IONS = ("Li", "Na", "K", "Rb", "Cs")
@@ -62,8 +61,8 @@ def anion_polarisability_A3(symbol: str) -> float:
 @cache
 def softness_per_eV(symbol: str) -> float:
     """Chemical softness ``2 / (I - A)`` of an element (1/eV), Parr-Pearson."""
-    element = Element(symbol)
-    return 2.0 / (element.ionization_energy - element.electron_affinity)
+    atom = element(symbol)
+    return 2.0 / (atom.ionization_energy - atom.electron_affinity)
 
 
 @dataclass(frozen=True)
@@ -85,7 +84,7 @@ class Transport:
 
     def values(self) -> tuple[float, ...]:
         """Descriptor values, in the order of :meth:`labels`."""
-        return astuple(self)
+        return field_values(self)
 
 
 def mobile_ion(comp: dict[str, float]) -> str | None:
@@ -117,8 +116,8 @@ def transport(amounts: tuple[tuple[str, float], ...]) -> Transport:
     else:
         mobile_frac = comp[mobile] / n_atoms
         mobile_radius = radius_A(mobile, 1)
-        x_mobile = Element(mobile).X
-        ionicity = anion_mean({a: 1.0 - math.exp(-((Element(a).X - x_mobile) ** 2) / 4.0)
+        x_mobile = element(mobile).X
+        ionicity = anion_mean({a: 1.0 - math.exp(-((element(a).X - x_mobile) ** 2) / 4.0)
                                for a in anions})
         density = 1000.0 * comp[mobile] / volume_A3 if volume_A3 > 0 else 0.0
     return Transport(
