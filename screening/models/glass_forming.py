@@ -11,7 +11,7 @@ Labels (one per reduced formula, see ``screening/data/SOURCES.md``):
 A composition with labels on both sides takes the weighted majority. The classifier is extra trees
 on the glass-science descriptors of :data:`GFA_COLUMNS` (Zachariasen former/modifier roles,
 Dietzel field strengths, bridging anions per former, Stanworth's electronegativity difference,
-cation mixing entropy, the anion mix); ``p_glass`` is the share of trees voting glass.
+cation mixing entropy, the anion mix); ``p_glass`` is the trees' mean probability of glass.
 
 Known composition limits are kept as rules (:data:`OXYGEN_LIMITS`): in the VIGLAS systems oxygen
 stops dissolving above O/Al = 0.86 (Li) and 0.81 (Na), so ``p_glass`` is left as it is up to the
