@@ -8,9 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from screening.models.conductivity_model import level_inputs
 from screening.models.domain import CompositionDistance, ElementVocabulary, cross_group_distances
 from screening.models.features import parse_amounts
 from screening.models.fitted import conductivity_model
+from screening.models.level_model import gp_mean
 from screening.scorers.conductivity import ConductivityScorer
 from screening.scorers.tg import TgScorer
 
@@ -86,3 +88,20 @@ def test_cross_group_distance_skips_rows_of_the_same_group() -> None:
 def test_vocabulary_reports_unseen_elements_before_pairs() -> None:
     vocabulary = ElementVocabulary.of(parse_amounts(["LiCl", "NaBr"]))
     assert vocabulary.unseen(parse_amounts(["LiBr", "KCl", "LiCl"])) == ["Br-Li", "K", ""]
+
+
+def test_fast_gp_mean_and_tree_structures_match_scikit_learn() -> None:
+    """The screening shortcuts (one float32 matrix product for the GP mean, the tree structures
+    without re-validation) give scikit-learn's numbers on real candidates in both states."""
+    model = conductivity_model().levels
+    parts = model.parts_
+    formulas = ["LiAlCl4", "LiAlCl2.5O0.75", "NaGaBr3O0.5", "Li3InCl6", "Li6PS5Cl", "LiI"]
+    inputs = level_inputs([*formulas, *formulas], np.r_[np.zeros(6), np.ones(6)])
+    gp_x = np.nan_to_num(parts["gp_scaler"].transform(
+        inputs.design[list(model.gp_columns)].to_numpy()))
+    reference = parts["gp"].predict(gp_x)
+    assert np.abs(reference).max() > 0.05  # the residual is not flat, so parity means something
+    np.testing.assert_allclose(gp_mean(parts["gp"], gp_x, chunk_rows=5), reference, atol=1e-4)
+    values = inputs.design.to_numpy(dtype=np.float32)
+    tree = parts["trees"].estimators_[0]
+    np.testing.assert_array_equal(tree.tree_.predict(values)[:, 0], tree.predict(values))
