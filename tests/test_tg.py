@@ -9,7 +9,7 @@ import pytest
 from candidates.notation import normalise
 from screening.models.data import load_tg_reference
 from screening.models.features import composition_descriptors, parse_amounts
-from screening.models.fitted import tg_model
+from screening.models.fitted import melting_point_K, tg_model
 from screening.models.glass_forming import oxygen_limit_factor
 from screening.models.tg_model import held_out_log_tg
 from screening.scorers.tg import TgScorer
@@ -80,6 +80,14 @@ def test_tg_stays_below_a_known_melting_point() -> None:
     descriptors = composition_descriptors(parse_amounts(["BiCl3"]))
     capped = model.predict(descriptors, np.array([507.15])).tg_K[0]
     assert capped <= model.tg_over_tm_max * 507.15 < 507.15
+
+
+
+def test_melting_points_match_by_reduced_formula_in_any_notation() -> None:
+    tm_K = melting_point_K(["BiCl3", "Bi2Cl6", "Cl3Bi", "LiAlCl4", "Li4Al4Cl10O3", "LiAlCl3O0.5",
+                            "???", ""])
+    np.testing.assert_allclose(tm_K[:5], [507.15, 507.15, 507.15, 421.15, 401.15])
+    assert np.isnan(tm_K[5:]).all()  # no compound of that formula; unparsable rows are NaN
 
 
 def test_leave_one_family_out_beats_predicting_the_mean() -> None:

@@ -183,8 +183,12 @@ def load_glass_forming_labels() -> pd.DataFrame:
 
 
 def reduced_formula(formula: str) -> str:
-    """pymatgen's reduced formula, the key that identifies a compound across tables."""
-    return Composition(formula).reduced_formula
+    """The key that identifies a compound across tables: the reduced formula of the composition
+    scaled to whole numbers, so that ``LiAlCl2.5O0.75`` and ``Li4Al4Cl10O3`` (or OBELiX's
+    ``Li1.5Ti1.5Al0.5P3O12`` and ``Li3Ti3Al(PO4)6``) are one compound. pymatgen's
+    ``reduced_formula`` leaves fractional amounts as they are, which kept 112 compounds of the
+    shipped conductivity data apart under two spellings."""
+    return Composition(formula).get_integer_formula_and_factor()[0]
 
 
 def melting_points_K() -> dict[str, float]:
