@@ -54,15 +54,14 @@ from screening.models.level_model import (
 from screening.models.temperature_law import REFERENCE_K, TemperatureLaw, fit_temperature_law
 
 #: Bump when descriptor or model code changes, so cached models are refitted.
-MODEL_VERSION = "21"
+MODEL_VERSION = "23"
 MODEL_NAME = "this model (trees near data, trend + GP away, temperature law, phase mixture)"
 #: Measurements this close to 298.15 K train the level.
 ROOM_WINDOW_K = 10.0
 #: Descriptors of the trend: the result of :func:`trend_selection_path` (beam search on the
 #: grouped regime's folds; the validation report reruns it and shows the path).
 TREND_COLUMNS = (
-    "frac_S", "percolation", "net_cation_mixing_entropy", "net_bridging_per_former",
-    "frac_halide",
+    "glass", "frac_S", "percolation", "net_cation_mixing_entropy", "net_bridging_per_former",
 )
 GP_COLUMNS = (*COMPOSITION_LABELS, "glass")
 
