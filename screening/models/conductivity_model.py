@@ -54,7 +54,7 @@ from screening.models.level_model import (
 from screening.models.temperature_law import REFERENCE_K, TemperatureLaw, fit_temperature_law
 
 #: Bump when descriptor or model code changes, so cached models are refitted.
-MODEL_VERSION = "23"
+MODEL_VERSION = "24"
 MODEL_NAME = "this model (trees near data, trend + GP away, temperature law, phase mixture)"
 #: Measurements this close to 298.15 K train the level.
 ROOM_WINDOW_K = 10.0
@@ -63,7 +63,12 @@ ROOM_WINDOW_K = 10.0
 TREND_COLUMNS = (
     "glass", "frac_S", "percolation", "net_cation_mixing_entropy", "net_bridging_per_former",
 )
-GP_COLUMNS = (*COMPOSITION_LABELS, "glass")
+#: The Gaussian process reads the physics block without the per-halogen (and Se) fractions: with
+#: them, swapping Cl for Br jumps as far as a new chemistry (few bromides in the data make the
+#: standardised frac_Br huge), so Li3YBr6 lost what Li3YCl6 teaches; the anion's polarisability,
+#: radius and softness carry the halogen smoothly. Both CV regimes are unchanged by the swap.
+ANION_IDENTITY_COLUMNS = ("frac_F", "frac_Cl", "frac_Br", "frac_I", "frac_Se")
+GP_COLUMNS = (*(c for c in COMPOSITION_LABELS if c not in ANION_IDENTITY_COLUMNS), "glass")
 
 
 @dataclass(frozen=True)
