@@ -58,13 +58,13 @@ def test_centres_and_halogens_give_different_predictions(demo_grid) -> None:
     assert len(by_halogen) == 3 and by_halogen.max() - by_halogen.min() > 0.1
 
 
-
 def test_a_bromide_keeps_what_its_measured_chloride_teaches(scorer) -> None:
     # Li3YBr6, Li3InBr6 and Li3HoBr6 conduct as well as their chlorides (about 1e-3 S/cm) and are
     # not in the data; swapping the halogen must not read as a new chemistry (it did: 3 decades).
     sigma = scorer.score(["Li3YCl6", "Li3YBr6", "Li3InCl6", "Li3InBr6", "Li3HoCl6", "Li3HoBr6"],
                          ROOM_K)["sigma_log10_S_cm"].to_numpy()
     assert np.all(np.abs(sigma[1::2] - sigma[0::2]) < 2.5)
+
 
 def test_sodium_and_potassium_differ_and_sodium_sits_below_lithium(scorer) -> None:
     sigma = scorer.score(["LiAlCl2.5O0.75", "NaAlCl2.5O0.75", "KAlCl2.5O0.75"],

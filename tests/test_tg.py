@@ -82,7 +82,6 @@ def test_tg_stays_below_a_known_melting_point() -> None:
     assert capped <= model.tg_over_tm_max * 507.15 < 507.15
 
 
-
 def test_melting_points_match_by_reduced_formula_in_any_notation() -> None:
     tm_K = melting_point_K(["BiCl3", "Bi2Cl6", "Cl3Bi", "LiAlCl4", "Li4Al4Cl10O3", "LiAlCl3O0.5",
                             "???", ""])

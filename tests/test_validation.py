@@ -64,12 +64,12 @@ def test_folds_never_split_a_compound_or_a_family(cv: CrossValidation) -> None:
     assert (grouped.groupby("family")["fold"].nunique() == 1).all()
 
 
-
 def test_a_compound_is_one_key_whatever_its_spelling() -> None:
     # OBELiX writes cell contents, the Liverpool set formula units: one compound, one CV group.
     assert reduced_formula("Li1.5Ti1.5Al0.5P3O12") == reduced_formula("Li3Ti3Al(PO4)6")
     assert reduced_formula("LiAlCl2.5O0.75") == reduced_formula("Li4Al4Cl10O3")
     assert reduced_formula("LiAlCl2.5O0.75") != reduced_formula("LiAlCl2.4O0.8")
+
 
 def test_every_model_is_scored_on_the_same_uncensored_rows(metrics) -> None:
     table = load_conductivity_data()
