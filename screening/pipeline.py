@@ -21,6 +21,7 @@ import logging
 import multiprocessing
 import os
 import shutil
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -192,7 +193,18 @@ def _local_cluster(n_workers: int) -> LocalCluster:
         env = {name: value for name, value in os.environ.items() if name not in pinned}
         return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                             dashboard_address=None, silence_logs=logging.ERROR, env=env,
-                            scheduler_kwargs={"dashboard_address": ":0"})
+                            scheduler_kwargs={"dashboard_address": ":0"},
+                            preload=["screening.pipeline"])
+
+
+def dask_setup(worker: object) -> None:
+    """Dask's preload hook, run in each local worker process: ignore SIGINT.
+
+    Ctrl-C reaches the whole process group. The client answers it (one line; finished parts are
+    kept) and closes its cluster, so a worker has nothing to do with it but print a
+    KeyboardInterrupt traceback.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def close_client(starting: Future, own_cluster: bool) -> None:
