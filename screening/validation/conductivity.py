@@ -19,6 +19,7 @@ from screening.models.conductivity_model import (
     ConductivityConfig,
     CrossValidation,
     cross_validate,
+    training_rows,
     trend_selection_path,
 )
 from screening.models.data import CELSIUS_TO_K, load_conductivity_data, table_digest
@@ -26,7 +27,6 @@ from screening.models.fitted import conductivity_training_tg_K
 from screening.models.temperature_law import (
     BOLTZMANN_EV_K,
     LN10,
-    REFERENCE_K,
     compensation_points,
     fit_temperature_law,
 )
@@ -90,9 +90,9 @@ def _rises(held_out: pd.DataFrame) -> pd.DataFrame:
 
 
 def _rise_reading(held_out: pd.DataFrame, table: pd.DataFrame) -> str:
-    other_glasses = table[(table["state"] == "glass") & (table["family"] != "chloroaluminate")
-                          & ((table["temperature_K"] - REFERENCE_K).abs() <= ROOM_WINDOW_K)
-                          & ~table["censored"]]["log10_sigma_S_cm"]
+    trained = table.iloc[training_rows(table)]
+    other_glasses = trained.loc[(trained["state"] == "glass")
+                                & (trained["family"] != "chloroaluminate"), "log10_sigma_S_cm"]
 
     def mean_error(state: str) -> float:
         rows = held_out[held_out["state"] == state]
