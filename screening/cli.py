@@ -17,7 +17,7 @@ from candidates.notation import NotationError, normalise
 from candidates.space import SpaceError
 from featurizers.registry import FeaturizerError, describe_featurizers
 from screening import store
-from screening.errors import one_line
+from screening.errors import ClusterError, one_line
 from screening.md import MDError
 from screening.query import FORMATS, QueryError, render, run_query
 from screening.scorers import ScorerError, known_scorers, load_scorer
@@ -25,7 +25,7 @@ from screening.spec import SpecError, kelvin, load_spec
 
 #: Errors caused by what the user typed or pointed at; shown as one line, exit status 2.
 USER_ERRORS = (SpecError, SpaceError, NotationError, FormulaError, FeaturizerError, ScorerError,
-               QueryError, store.RunNotFoundError, store.StoreError, MDError)
+               QueryError, store.RunNotFoundError, store.StoreError, MDError, ClusterError)
 
 
 def _results_root() -> Path:

@@ -16,16 +16,11 @@ on one candidate, whose score columns then check the type of every filter value.
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import multiprocessing
-import os
 import shutil
-import signal
 import sys
 import time
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -33,15 +28,11 @@ from importlib.metadata import version
 from pathlib import Path
 
 import cloudpickle
-import dask
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from dask.distributed import Client, LocalCluster, as_completed
-from distributed.comm import connect
-from distributed.security import Security
-from distributed.utils import get_mp_context
+from dask.distributed import Client, as_completed
 from matminer.featurizers.base import BaseFeaturizer
 from tqdm.auto import tqdm
 
@@ -49,13 +40,12 @@ from candidates.joins import enumerate_join
 from candidates.space import dedupe, enumerate_space, explicit_rows
 from featurizers.registry import FeaturizerError, featurize_formulas, load_featurizer
 from screening import ranking, store
+from screening.cluster import ClusterError, LazyClient, check_scheduler
 from screening.errors import one_line
 from screening.scorers import load_scorer
 from screening.scorers.base import Scorer
 from screening.spec import RunSpec, SpecError, check_filter_kinds
 
-#: How long ``--scheduler`` gets to answer before the run is refused.
-SCHEDULER_TIMEOUT_S = 3.0
 _VERSIONED = ("viglas-screen", "pymatgen", "matminer", "smact", "dask", "distributed", "pandas",
               "scikit-learn", "pyarrow", "duckdb")
 
@@ -146,108 +136,12 @@ def score_partition_to_files(formulas: Sequence[str], toolkit_blob: bytes, tempe
     return len(features)
 
 
-def check_scheduler(address: str, timeout_s: float = SCHEDULER_TIMEOUT_S) -> None:
-    """Raise :class:`RunError` unless a Dask scheduler answers at ``address`` within
-    ``timeout_s`` (a Client would wait 20 s or more, then fail with a traceback)."""
-
-    async def identity() -> dict:
-        comm = await connect(address, timeout=timeout_s,
-                             **Security().get_connection_args("client"))
-        try:
-            await comm.write({"op": "identity"})
-            return await comm.read()
-        finally:
-            comm.abort()
-
-    try:
-        answer = asyncio.run(asyncio.wait_for(identity(), timeout_s))
-    except Exception as exc:  # whatever went wrong, the user's answer is the same
-        raise RunError(f"no Dask scheduler answers at {address!r} within {timeout_s:g} s "
-                       f"({one_line(exc)}); start one there or leave out --scheduler") from exc
-    if not isinstance(answer, dict) or answer.get("type") != "Scheduler":
-        raise RunError(f"{address!r} answers, but not as a Dask scheduler")
-
-
-def start_client(scheduler: str | None, workers: int | None) -> Client:
-    """A client on ``scheduler`` if given, else on a new LocalCluster of ``workers`` processes."""
-    if scheduler:
-        return Client(scheduler, timeout="20s", set_as_default=False)
-    return Client(_local_cluster(workers or os.cpu_count() or 1), set_as_default=False)
-
-
-def _local_cluster(n_workers: int) -> LocalCluster:
-    """A LocalCluster of single-threaded worker processes forked from one server process.
-
-    Spawned workers each import pymatgen, matminer and scikit-learn afresh (2 s apiece, competing
-    on a small machine with the client's enumeration); a forkserver imports them once. A forked
-    worker would see the environment the server started with, so it is given the client's
-    current one, except the variables Dask pins per worker (thread counts, malloc settings).
-    The scheduler's HTTP server (health and metrics routes, no dashboard) takes a free port
-    instead of 8787, which another cluster on the machine may hold (a warning on every run).
-    """
-    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    with dask.config.set({"distributed.worker.multiprocessing-method": method}):
-        if method == "forkserver":
-            get_mp_context().set_forkserver_preload(["distributed", "screening.pipeline"])
-        pinned = dask.config.get("distributed.nanny.pre-spawn-environ")
-        env = {name: value for name, value in os.environ.items() if name not in pinned}
-        return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                            dashboard_address=None, silence_logs=logging.ERROR, env=env,
-                            scheduler_kwargs={"dashboard_address": ":0"},
-                            preload=["screening.pipeline"])
-
-
-def dask_setup(worker: object) -> None:
-    """Dask's preload hook, run in each local worker process: ignore SIGINT.
-
-    Ctrl-C reaches the whole process group. The client answers it (one line; finished parts are
-    kept) and closes its cluster, so a worker has nothing to do with it but print a
-    KeyboardInterrupt traceback.
-    """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def close_client(starting: Future, own_cluster: bool) -> None:
-    """Close the client of ``starting`` (a future of :func:`start_client`), and its cluster if
-    this run started it; a client that failed to start is left alone."""
-    if starting.exception() is not None:
-        return
-    client = starting.result()
-    cluster = client.cluster if own_cluster else None
-    client.close()
-    if cluster is not None:
-        cluster.close()
-
-
 def _versions() -> dict[str, str]:
     return {name: version(name) for name in _VERSIONED}
 
 
 def _notice(message: str) -> None:
     print(f"viglas: {message}", file=sys.stderr)
-
-
-class _Cluster:
-    """The run's Dask client: started in the background when first wanted, closed once."""
-
-    def __init__(self, background: ThreadPoolExecutor, scheduler: str | None,
-                 workers: int | None) -> None:
-        self.background, self.scheduler, self.workers = background, scheduler, workers
-        self.starting: Future | None = None
-
-    def start(self) -> None:
-        if self.starting is None:
-            self.starting = self.background.submit(start_client, self.scheduler, self.workers)
-
-    def client(self) -> Client:
-        self.start()
-        return self.starting.result()
-
-    def close(self) -> None:
-        # Closing takes seconds; it runs in the background while the client ranks.
-        if self.starting is not None:
-            self.background.submit(close_client, self.starting, self.scheduler is None)
-            self.starting = None
 
 
 def _check_run_dir(spec: RunSpec, out_dir: Path) -> None:
@@ -357,12 +251,15 @@ def run_screen(spec: RunSpec, out_dir: Path, scheduler: str | None = None,
     out_dir = out_dir.resolve()  # workers may not share the client's working directory
     toolkit = load_toolkit(spec)
     if scheduler:
-        check_scheduler(scheduler)
+        try:
+            check_scheduler(scheduler)
+        except ClusterError as exc:
+            raise RunError(str(exc)) from exc
     # Starting a LocalCluster is seconds of waiting for worker processes: it runs in the
     # background while the client enumerates, and closing it runs while the client ranks.
     with (ThreadPoolExecutor(max_workers=2, thread_name_prefix="viglas") as background,
           store.run_lock(out_dir, _notice)):
-        cluster = _Cluster(background, scheduler, workers)
+        cluster = LazyClient(background, scheduler, workers, preload_modules=[__name__])
         if not (store.read_manifest(out_dir) or (False,))[0]:
             cluster.start()
         try:
@@ -376,7 +273,7 @@ def run_screen(spec: RunSpec, out_dir: Path, scheduler: str | None = None,
 
 
 def _resume(spec: RunSpec, out_dir: Path, candidates: pd.DataFrame, toolkit: Toolkit,
-            cluster: _Cluster, progress: bool) -> tuple[int, int]:
+            cluster: LazyClient, progress: bool) -> tuple[int, int]:
     """Under the run's lock: check the directory, repair what is damaged, compute the missing
     partitions and finish; returns the ranked row count and how many partitions were resumed."""
     n_parts = -(-len(candidates) // spec.partition_size)

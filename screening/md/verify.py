@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 
 from candidates.notation import normalise
 from screening import ranking, store
+from screening.cluster import check_scheduler, dask_client
 from screening.md import MDError, analysis
 from screening.md.protocol import PROTOCOLS, Protocol, get_protocol
 from screening.md.runner import Job, ps_done, read_summary, run_jobs
@@ -216,18 +217,16 @@ def _resolve_device(device: str, client: Client | None = None) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def start_md_client(scheduler: str | None, workers: int | None,
-                    device: str) -> tuple[Client, bool, int | None]:
-    """A client, whether this call started its cluster, and the torch threads per task.
+def _md_cluster(scheduler: str | None, workers: int | None,
+                device: str) -> tuple[int | None, dict[str, float] | None, int | None]:
+    """Workers, worker resources and torch threads per task for a verify's cluster.
 
     A local cluster on a CUDA machine is one worker declaring ``GPU=1`` (more GPUs: start one
     ``dask worker --resources GPU=1`` each and pass ``--scheduler``); on a CPU, ``workers``
-    single-task workers sharing the cores.
+    single-task workers sharing the cores. An existing cluster keeps its own settings.
     """
     if scheduler:
-        return Client(scheduler, timeout="20s", set_as_default=False), False, None
-    from dask.distributed import LocalCluster
-
+        return None, None, None
     cores = os.cpu_count() or 1
     if _resolve_device(device) == "cuda":
         import torch
@@ -235,13 +234,9 @@ def start_md_client(scheduler: str | None, workers: int | None,
         if not torch.cuda.is_available():
             raise VerifyError("--device cuda: torch sees no CUDA device on this machine; use "
                               "--device cpu, or --scheduler with workers that have a GPU")
-        cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
-                               resources={"GPU": 1}, dashboard_address=None)
-        return Client(cluster, set_as_default=False), True, None
+        return 1, {"GPU": 1}, None
     n = min(workers or cores, cores)
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                           dashboard_address=None)
-    return Client(cluster, set_as_default=False), True, max(1, cores // n)
+    return n, None, max(1, cores // n)
 
 
 def verify(run_dir: Path, protocol_name: str = "quick", top: int | None = None,
@@ -265,6 +260,8 @@ def _verify(run_dir: Path, protocol_name: str, top: int | None, formulas: Sequen
     started = time.perf_counter()
     protocol = get_protocol(protocol_name)
     chosen = select(run_dir, top, formulas)
+    if scheduler:
+        check_scheduler(scheduler)  # before any candidate is claimed under this request
     for formula in chosen:
         _claim(candidate_dir(run_dir, protocol, formula), formula, protocol, potential_ref)
     all_jobs = [Job(f, candidate_dir(run_dir, protocol, f), t) for f in chosen
@@ -274,15 +271,10 @@ def _verify(run_dir: Path, protocol_name: str, top: int | None, formulas: Sequen
     before = sum(ps_done(job, protocol) for job in all_jobs)
     failed: dict[str, str] = {}
     if not all(job.is_done() for job in all_jobs):
-        client, own, threads = start_md_client(scheduler, workers, device)
-        try:
+        n_workers, resources, threads = _md_cluster(scheduler, workers, device)
+        with dask_client(scheduler, n_workers, resources=resources) as client:
             failed = simulate(client, run_dir.resolve(), chosen, protocol, potential_ref,
                               _resolve_device(device, client), threads, progress)
-        finally:
-            cluster = client.cluster if own else None
-            client.close()
-            if cluster is not None:
-                cluster.close()
     simulated = sum(ps_done(job, protocol) for job in all_jobs) - before
     verified = collect(run_dir)
     return VerifyResult(len(chosen), resumed, failed, simulated, time.perf_counter() - started,
