@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from pymatgen.core.periodic_table import Element
 
-_TOKEN = re.compile(r"([A-Z][a-z]?)(\d+(?:\.\d+)?|\.\d+)?")
+_TOKEN = re.compile(r"([A-Z][a-z]?)(\d+(?:\.\d+)?|\.\d+)?", re.ASCII)
 
 #: Significant digits kept when an amount is written into a formula string.
 AMOUNT_DIGITS = 6

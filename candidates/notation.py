@@ -23,16 +23,18 @@ from pymatgen.core import Composition, Element
 
 from candidates.formula import AMOUNT_DIGITS, format_formula, is_element
 
-_NUMBER = re.compile(r"\d+(?:\.\d+)?|\.\d+")
+# re.ASCII throughout: \d would otherwise read Arabic-Indic and other Unicode digits
+_NUMBER = re.compile(r"\d+(?:\.\d+)?|\.\d+", re.ASCII)
 # an amount and what it belongs to: an element symbol or a closing parenthesis
-_AMOUNT = re.compile(r"([A-Z][a-z]*|\))(\d+(?:\.\d+)?|\.\d+)")
-_FORMULA = re.compile(r"[A-Za-z0-9.()]+")
+_AMOUNT = re.compile(r"([A-Z][a-z]*|\))(\d+(?:\.\d+)?|\.\d+)", re.ASCII)
+_FORMULA = re.compile(r"[A-Za-z0-9.()]+", re.ASCII)
 # possessive: backtracking into runs of digits made a failed match exponential in their length
-_FORMULA_TOKENS = re.compile(r"(?:[A-Z][a-z]*+|\d++(?:\.\d++)?+|\.\d++|[()])++")
-_SYMBOL = re.compile(r"[A-Z][a-z]*")
+_FORMULA_TOKENS = re.compile(r"(?:[A-Z][a-z]*+|\d++(?:\.\d++)?+|\.\d++|[()])++",
+                             re.ASCII)
+_SYMBOL = re.compile(r"[A-Z][a-z]*", re.ASCII)
 _BAD_TOKEN = re.compile(r"[^A-Za-z0-9.()\s+\-]+")
 _PERCENT = re.compile(
-    r"(?P<parent>.+?)\s*[-+]\s*(?P<pct>\d+(?:\.\d+)?)\s*%\s*(?P<anion>[A-Z][a-z]?)"
+    r"(?P<parent>.+?)\s*[-+]\s*(?P<pct>\d+(?:\.\d+)?)\s*%\s*(?P<anion>[A-Z][a-z]?)", re.ASCII
 )
 # dashes pasted from papers become hyphens, dot-style join marks become spaces, OBELiX's * goes
 _TRANSLATION = str.maketrans(

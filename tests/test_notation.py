@@ -76,6 +76,10 @@ def test_every_notation_parses_to_exact_amounts(text: str, expected: dict[str, f
         ("LiAlCl4-250%O", "'250%O' replaces 5 halogen"),
         ("LiCl-75%O", "no centre cation"),
         ("LiAlCl4-75%F", "cannot substitute 'F'"),
+        # Unicode digits are refused, not read: \d alone took Li\u0662Cl for LiCl2
+        ("Li\u0662Cl", "cannot parse token '\u0662'"),
+        ("LiAl\u0663Cl", "cannot parse token '\u0663'"),
+        ("Li2S-\uff17\uff15%O", "cannot parse token"),
     ],
 )
 def test_bad_notation_names_the_bad_token(text: str, token: str) -> None:
