@@ -70,10 +70,17 @@ def fraction_column(end_member: str) -> str:
 
 
 def simplex_points(n: int, steps: int) -> np.ndarray:
-    """All integer compositions of ``steps`` into ``n`` non-negative parts, as fractions."""
-    points = [(*cut, steps - sum(cut)) for cut in itertools.product(range(steps + 1), repeat=n - 1)
-              if sum(cut) <= steps]
-    return np.array(points, dtype=float) / steps
+    """All integer compositions of ``steps`` into ``n`` non-negative parts, as fractions, in
+    lexicographic order of the first ``n - 1`` parts.
+
+    Stars and bars: each choice of ``n - 1`` bar positions among ``steps + n - 1`` slots is one
+    composition, so the work is the number of points (the binomial count :class:`Join` checks),
+    not the ``(steps + 1) ** (n - 1)`` of filtering a product.
+    """
+    bars = np.array(list(itertools.combinations(range(steps + n - 1), n - 1)),
+                    dtype=np.int64).reshape(-1, n - 1)
+    edges = np.hstack([np.full((len(bars), 1), -1), bars, np.full((len(bars), 1), steps + n - 1)])
+    return (np.diff(edges, axis=1) - 1).astype(float) / steps
 
 
 def charge_balanced(formula: str) -> bool:

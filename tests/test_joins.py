@@ -1,5 +1,6 @@
 """Join enumeration: simplex counts, bounds, formula units, charge-balance reporting."""
 
+import math
 import warnings
 
 import pytest
@@ -48,3 +49,18 @@ def test_unbalanced_end_members_are_reported_not_dropped():
 def test_bad_joins_are_rejected(kwargs, message):
     with pytest.raises(JoinError, match=message):
         Join(**kwargs)
+
+
+def test_simplex_is_lexicographic_in_the_leading_fractions():
+    points = simplex_points(4, 6)
+    leading = [tuple(row) for row in points[:, :-1]]
+    assert leading == sorted(leading)
+    assert len(set(map(tuple, points))) == len(points) == math.comb(9, 3)
+
+
+def test_a_join_of_many_members_enumerates_its_binomial_count_not_a_product():
+    # 58 members at step 0.5: 1,711 points, where filtering a product walks 3**57 tuples
+    points = simplex_points(58, 2)
+    assert points.shape == (math.comb(59, 2), 58)
+    assert set(points.sum(axis=1)) == {1.0}
+    assert (points.max(axis=1) >= 0.5).all()
