@@ -130,10 +130,15 @@ def _parse(text: str, source: str) -> Composition:
     return _parse_join(text, source)
 
 
+#: Divalent anions the ``-x%O`` notation may put in place of halogen.
+_SUBSTITUTES = ("O", "S", "Se", "Te")
+
+
 def _substitute(parent: Composition, percent: str, anion: str, source: str) -> Composition:
     """Put ``percent``/100 divalent anions per centre in place of twice as many halogens."""
-    if anion not in ("O", "S", "Se", "Te"):
-        raise NotationError(f"cannot substitute {anion!r} for halogen in {source!r} (use O or S)")
+    if anion not in _SUBSTITUTES:
+        raise NotationError(f"cannot substitute {anion!r} for halogen in {source!r} "
+                            f"(use {', '.join(_SUBSTITUTES[:-1])} or {_SUBSTITUTES[-1]})")
     amounts = parent.get_el_amt_dict()
     centres = sum(n for el, n in amounts.items() if _is_centre(Element(el)))
     halogens = {el: n for el, n in amounts.items() if Element(el).is_halogen}
@@ -141,6 +146,9 @@ def _substitute(parent: Composition, percent: str, anion: str, source: str) -> C
     added = float(percent) / 100 * centres
     if centres == 0:
         raise NotationError(f"no centre cation to count '{percent}%{anion}' against in {source!r}")
+    if added <= MIN_AMOUNT:  # it would vanish from the formula, leaving the parent unchanged
+        raise NotationError(f"'{percent}%{anion}' adds {added:g} {anion} in {source!r}, not "
+                            f"above {MIN_AMOUNT:g}, the smallest amount a formula keeps")
     if 2 * added > halogen_total + 1e-9:
         raise NotationError(
             f"'{percent}%{anion}' replaces {2 * added:g} halogen but the parent has"
