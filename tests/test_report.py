@@ -12,10 +12,32 @@ import pandas as pd
 import pytest
 
 from screening import store
+from screening.md import protocol, verify
+from screening.pipeline import run_screen
 from screening.report import Panel, write_report
 from screening.report.run import load, stage_counts
 from screening.report.tables import COLUMNS, out_of_domain
-from tests.conftest import one_line_error
+from screening.spec import load_spec
+from tests.conftest import one_line_error, write_spec
+from tests.test_md import LJ, TINY
+from tests.test_pipeline import JOIN_SPEC
+
+#: The candidates of the tiny run that the MD tests verify.
+VERIFIED = ["LiAlCl4", "LiAlCl4-75%O"]
+
+
+def verified_copy(finished_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny run with :data:`VERIFIED` verified by the tiny protocol and the Lennard-Jones
+    plug-in, built once per session (the browser tests open its report too)."""
+    run_dir = tmp_path_factory.getbasetemp() / "report-verified" / "tiny"
+    if not (run_dir / "ranked_verified.parquet").exists():
+        shutil.copytree(finished_run, run_dir)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setitem(protocol.PROTOCOLS, "tiny", TINY)
+            result = verify.verify(run_dir, "tiny", formulas=VERIFIED, potential_ref=LJ,
+                                   device="cpu", workers=1, progress=False)
+        assert result.failed == {}
+    return run_dir
 
 
 def _figures(page: str) -> dict:
@@ -40,7 +62,7 @@ def test_the_command_writes_one_self_contained_page_and_leaves_the_run_alone(
     assert result.output == f"wrote {tmp_path / 'page.html'}\n"
     page = (tmp_path / "page.html").read_text(encoding="utf-8")
     assert not re.search(r'<(script|link|img)[^>]+(src|href)="', page)  # nothing to fetch
-    assert "Plotly.newPlot" in page and page.count("<script>") == 2
+    assert "Plotly.newPlot" in page and page.count("<script>") == 3  # tables, plotly, figures
     assert sorted(p.name for p in tmp_path.iterdir()) == ["page.html"]
     assert {p.name: store.file_digest(p) for p in finished_run.iterdir() if p.is_file()} == before
 
@@ -62,7 +84,7 @@ def test_the_header_counts_every_stage_from_the_run(finished_run, report_page):
 def test_the_table_holds_the_best_rows_with_uncertainty_and_marks_extrapolations(
         finished_run, report_page):
     ranked = pd.read_parquet(finished_run / "ranked.parquet")
-    table = report_page[report_page.index('<table id="ranked"'):]
+    table = report_page[report_page.index('<table id="ranked-table"'):]
     table = table[:table.index("</table>")]
     rows = re.findall(r"<tr class=\"([^\"]*)\">(.*?)</tr>", table)
     assert [re.search(r'class="formula">([^<]+)<', r).group(1) for _, r in rows] == list(
@@ -148,3 +170,40 @@ def test_a_missing_run_or_a_directory_as_out_gets_one_line(viglas, tmp_path):
     error = one_line_error(viglas("report", "tiny", "--out", str(tmp_path)))
     assert "is a directory; give a file name" in error
     assert list(tmp_path.iterdir()) == []
+
+
+def test_after_verify_the_page_shows_each_arrhenius_fit_and_both_rankings(
+        finished_run, tmp_path_factory, tmp_path):
+    run = verified_copy(finished_run, tmp_path_factory)
+    page = write_report(run, tmp_path / "p.html").read_text(encoding="utf-8")
+    verified = pd.read_parquet(run / "verified.parquet").reset_index(drop=True)
+    rescored = pd.read_parquet(run / "ranked_verified.parquet").set_index("formula")
+    figures = _figures(page)
+    for i, row in verified.iterrows():
+        points = figures[f"fig-arrhenius-{i}"]["data"][0]
+        assert points["x"] == pytest.approx(1000.0 / row["temperatures_K"], rel=1e-3)
+        assert row["formula"] in figures[f"fig-arrhenius-{i}"]["layout"]["title"]["text"]
+    table = page[page.index('<table id="md-ranking"'):]
+    rows = re.findall(r'<tr class="([^"]*)">(.*?)</tr>', table[:table.index("</table>")])
+    assert len(rows) == len(verified)
+    for (cls, html), (_, row) in zip(rows, verified.sort_values("formula").iterrows(),
+                                     strict=True):
+        assert row["formula"] in html
+        assert (cls == "unresolved") == (not row["ea_eV"] > row["ea_unc_eV"])
+        if row["formula"] in rescored.index:
+            assert rescored.loc[row["formula"], "sigma_source"] in html
+
+
+def test_a_three_member_join_gets_a_ternary_map_of_the_score(tmp_path):
+    run = tmp_path / "join"
+    run_screen(load_spec(write_spec(tmp_path, JOIN_SPEC)), run, workers=1, progress=False)
+    figures = _figures(write_report(run, tmp_path / "join.html").read_text(encoding="utf-8"))
+    assert "fig-sigma_log10_S_cm-vs-o" not in figures  # no O grid in a join
+    out, scored = figures["fig-join-LiCl-AlCl3-Al2O3"]["data"]
+    ranked = pd.read_parquet(run / "ranked.parquet").set_index("formula")
+    assert len(out["text"]) + len(scored["text"]) == 45
+    assert sorted(scored["text"]) == sorted(ranked.index)
+    first = ranked.loc[scored["text"][0]]
+    assert [scored[k][0] for k in "abc"] == pytest.approx(
+        [first["frac_LiCl"], first["frac_AlCl3"], first["frac_Al2O3"]], abs=1e-3)
+    assert scored["customdata"][0] == pytest.approx(first["score"], abs=1e-3)

@@ -104,6 +104,7 @@ def _per_o_figure(curves: dict, column: str, unc: str | None, label: str, fmt: s
         layout[f"yaxis{axis}"] = {"anchor": f"x{axis}", **({"title": {"text": label}} if i == 0
                                                           else {"matches": "y"})}
         for family, curve in per_family.items():
+            first = family not in colours  # its first subplot carries its legend entry
             colour = colours.setdefault(family, PALETTE[len(colours) % len(PALETTE)])
             common = {"xaxis": f"x{axis}", "yaxis": f"y{axis}", "legendgroup": family}
             x, y = rounded(curve.index), rounded(curve[column])
@@ -125,7 +126,7 @@ def _per_o_figure(curves: dict, column: str, unc: str | None, label: str, fmt: s
                            "y": y, "text": list(curve["formula"]),
                            **({"customdata": rounded(curve[unc])} if unc else {}),
                            "line": {"color": colour}, "marker": {"size": 5},
-                           "showlegend": i == 0,
+                           "showlegend": first,
                            "hovertemplate": f"%{{text}}<br>O per centre %{{x}}<br>{label} "
                                             f"%{{y:{fmt}}}{error}<extra>{family}</extra>",
                            **common})

@@ -54,7 +54,7 @@ def _script_json(value: object) -> str:
 
 
 def render(title: str, sections: Sequence[panels.Panel]) -> str:
-    """The whole page: CSS, plotly.js, the panels' HTML and figures, and the page script."""
+    """The whole page: CSS, the panels' HTML, the table script, plotly.js and the figures."""
     drawn = {key: fig for panel in sections for key, fig in panel.figures.items()}
     nav = "".join(f'<a href="#{esc(p.key)}">{esc(p.title)}</a>' for p in sections)
     body = "".join(f'<section id="{esc(p.key)}"><h2>{esc(p.title)}</h2>{p.html}</section>'
@@ -63,7 +63,8 @@ def render(title: str, sections: Sequence[panels.Panel]) -> str:
     return template.substitute(
         title=esc(title), css=(ASSETS / "report.css").read_text(encoding="utf-8"),
         plotly=plotly_js(), nav=nav, body=body, figures=_script_json(drawn),
-        script=(ASSETS / "report.js").read_text(encoding="utf-8"))
+        tables=(ASSETS / "tables.js").read_text(encoding="utf-8"),
+        figures_script=(ASSETS / "figures.js").read_text(encoding="utf-8"))
 
 
 def write_report(run_dir: Path, out: Path | None = None, top: int = 200,

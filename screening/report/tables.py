@@ -106,7 +106,7 @@ def ranked_table(ranked: pd.DataFrame, top: int) -> str:
     shown = f"the best {min(top, len(ranked))} of {len(ranked)} ranked candidates"
     return (f"<p>{shown}; click a header to sort, type to filter. &#9888; marks a value "
             f"outside its model's applicability domain (hover it for the reason).</p>"
-            + score_legend(objectives) + table("ranked", headers, rows, filterable=True))
+            + score_legend(objectives) + table("ranked-table", headers, rows, filterable=True))
 
 
 def md_table(ranked: pd.DataFrame, rescored: pd.DataFrame, verified: pd.DataFrame) -> str:
