@@ -23,7 +23,9 @@ ARTIFACTS = Path(os.environ.get("VIGLAS_TEST_ARTIFACTS",
                                 Path(__file__).resolve().parent.parent / "test-artifacts"))
 
 
-def _need_browser() -> None:
+@pytest.fixture(scope="module")
+def browser() -> None:
+    """Skip (fail under CI) before any run is built when there is no browser to drive."""
     missing = ("playwright is not installed" if importlib.util.find_spec("playwright") is None
                else "no Chromium (apt-get install chromium)" if find_chromium() is None
                else None)
@@ -34,8 +36,8 @@ def _need_browser() -> None:
 
 
 @pytest.fixture(scope="module")
-def run_dir(finished_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    _need_browser()
+def run_dir(browser: None, finished_run: Path,
+            tmp_path_factory: pytest.TempPathFactory) -> Path:
     return verified_copy(finished_run, tmp_path_factory)
 
 
