@@ -3,6 +3,7 @@ with no page written. The page in a real browser is tests/test_report_browser.py
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -14,9 +15,9 @@ import pytest
 from screening import store
 from screening.md import protocol, verify
 from screening.pipeline import run_screen
-from screening.report import Panel, write_report
+from screening.report import Panel, figures, write_report
 from screening.report.run import load, stage_counts
-from screening.report.tables import COLUMNS, out_of_domain
+from screening.report.tables import COLUMNS, out_of_domain, ranked_table
 from screening.spec import load_spec
 from tests.conftest import one_line_error, write_spec
 from tests.test_md import LJ, TINY
@@ -207,3 +208,16 @@ def test_a_three_member_join_gets_a_ternary_map_of_the_score(tmp_path):
     assert [scored[k][0] for k in "abc"] == pytest.approx(
         [first["frac_LiCl"], first["frac_AlCl3"], first["frac_Al2O3"]], abs=1e-3)
     assert scored["customdata"][0] == pytest.approx(first["score"], abs=1e-3)
+
+
+def test_a_run_without_tg_scorer_columns_still_gets_its_plots_and_table(finished_run):
+    data = load(finished_run)
+    dropped = ["tg_K", "tg_K_unc", "glass_forming", "p_glass", "viscoelastic"]
+    partial = dataclasses.replace(data, scored=data.scored.drop(columns=dropped),
+                                  ranked=data.ranked.drop(columns=dropped))
+    assert figures.pareto_figures(partial, 10) == {}
+    drawn = figures.per_o_figures(partial)
+    assert set(drawn) == {"fig-sigma_log10_S_cm-vs-o"}
+    assert "rect" not in {shape["type"] for shape in drawn["fig-sigma_log10_S_cm-vs-o"]
+                          ["layout"]["shapes"]}  # no glass window without glass formation
+    assert "Tg<span" not in ranked_table(partial.ranked, 5)

@@ -81,7 +81,8 @@ def per_o_figures(data: RunData) -> dict[str, Figure]:
     grid = plots.families(data.scored, data.ranked)
     if grid.empty:
         return {}
-    grid = grid.assign(glass=grid["glass_forming"].astype(float))
+    grid = grid.assign(glass=grid["glass_forming"].astype(float) if "glass_forming" in grid
+                       else np.nan)
     figures = {}
     for column, unc, label, fmt in _PER_O:
         if column not in grid:
@@ -173,9 +174,12 @@ def _background(scored: pd.DataFrame) -> dict[str, Any]:
                              "<extra>all scored</extra>"}
 
 
-def pareto_figure(data: RunData, top: int) -> Figure:
+def pareto_figures(data: RunData, top: int) -> dict[str, Figure]:
     """Conductivity against Tg: every scored candidate (aggregated when many), the rows passing
-    the filters (thinned when many, the best ``top`` always kept) and the Pareto front."""
+    the filters (thinned when many, the best ``top`` always kept) and the Pareto front; none
+    when the run's scorers give no Tg or no conductivity."""
+    if not {"tg_K", "sigma_log10_S_cm"} <= set(data.ranked.columns):
+        return {}
     ranked = data.ranked
     shown = _thinned(ranked, ranked["pareto"] | (ranked["rank"] <= top), MAX_POINTS)
     front = ranked[ranked["pareto"]]
@@ -194,9 +198,9 @@ def pareto_figure(data: RunData, top: int) -> Figure:
                                               strict=True)),
                        "marker": marker, "hovertemplate": hover})
     shape, note = _vline(data.temperature_K, "operating T", "black")
-    return {"data": traces, "layout": _layout("Pareto front: conductivity against Tg", "Tg (K)",
-                                              "log10 σ (S/cm)", shapes=[shape],
-                                              annotations=[note])}
+    return {"fig-pareto": {"data": traces, "layout": _layout(
+        "Pareto front: conductivity against Tg", "Tg (K)", "log10 σ (S/cm)", shapes=[shape],
+        annotations=[note])}}
 
 
 def ternary_figures(data: RunData) -> dict[str, Figure]:

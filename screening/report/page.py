@@ -16,7 +16,7 @@ from screening import store
 from screening.report import panels
 from screening.report.html import esc
 from screening.report.run import RunData, load
-from screening.spec import SpecError, load_spec
+from screening.spec import load_spec
 
 ASSETS = files("screening.report") / "assets"
 
@@ -35,7 +35,7 @@ def written_spec(data: RunData) -> tuple[str, str]:
             if load_spec(source).content_hash == data.meta.get("content_hash"):
                 text = Path(source).read_text(encoding="utf-8")
                 return f"# {source}\n{text}", str(tomllib.loads(text).get("description", ""))
-        except (SpecError, OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        except (ValueError, OSError):  # SpecError, a bad TOML or text file, a missing file
             pass
     resolved = {k: v for k, v in data.spec.items() if k != "meta"}
     return f"# resolved spec (spec.toml of {data.run_dir.name})\n{tomli_w.dumps(resolved)}", ""

@@ -88,7 +88,7 @@ def ranked_panel(data: RunData, top: int) -> Panel:
 
 def plots_panel(data: RunData, top: int) -> Panel:
     """Conductivity, Tg and p_glass against O per family, the Pareto front, the join maps."""
-    drawn = {**figures.per_o_figures(data), "fig-pareto": figures.pareto_figure(data, top),
+    drawn = {**figures.per_o_figures(data), **figures.pareto_figures(data, top),
              **figures.ternary_figures(data)}
     return Panel("plots", "Plots", "<p>Hover a point for its formula and values; click a "
                                    "legend entry to hide it.</p>" + figure_divs(drawn), drawn)
