@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # CUDA build when a CPU one is at hand (on this project's machines 2.13.0 is a local CPU wheel).
 TORCH ?= torch==2.13.0
 
-.PHONY: run test install lint bench bench-md
+.PHONY: run test install lint bench bench-md bench-report browser
 
 $(BIN)/viglas: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +27,17 @@ lint: install
 test: install lint
 	$(BIN)/python -m pytest -q
 
+# The report's browser tests drive Debian's Chromium through Playwright (which never downloads a
+# browser of its own). Needs root; installs nothing when chromium is already there.
+browser:
+	command -v chromium >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
 bench: install
 	$(BIN)/python bench/bench_pipeline.py
 
 bench-md: install
 	$(BIN)/python bench/bench_md.py
+
+bench-report: install
+	$(BIN)/python bench/bench_report.py --run results/wide

@@ -202,6 +202,19 @@ def plot(run_ref: str, out: Path | None) -> None:
 
 @main.command()
 @click.argument("run_ref", metavar="RUN")
+@click.option("--out", type=click.Path(path_type=Path), help="The HTML file [RUN/report.html].")
+@click.option("--top", type=click.IntRange(min=1), default=200, show_default=True,
+              help="Rows of the ranked table.")
+def report(run_ref: str, out: Path | None, top: int) -> None:
+    """Write one self-contained interactive HTML page about RUN (opens offline)."""
+    from screening.report import write_report
+
+    run_dir = store.resolve_run(run_ref, _results_root())
+    click.echo(f"wrote {write_report(run_dir, out, top)}")
+
+
+@main.command()
+@click.argument("run_ref", metavar="RUN")
 @click.argument("formula_args", metavar="[FORMULA...]", nargs=-1)
 @click.option("--top", type=click.IntRange(min=1), help="The best N ranked candidates [5].")
 @click.option("--formulas", "by_formula", is_flag=True,

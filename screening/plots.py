@@ -27,6 +27,8 @@ from screening import store  # noqa: E402
 
 #: Families drawn per panel (the best by score); more lines than this stop being readable.
 MAX_FAMILIES = 8
+#: eV/K.
+BOLTZMANN_EV_K = 8.617333262e-5
 
 
 def load_run(run_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
@@ -37,7 +39,9 @@ def load_run(run_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
         run_dir / "spec.toml")
 
 
-def _families(scored: pd.DataFrame, ranked: pd.DataFrame) -> pd.DataFrame:
+def families(scored: pd.DataFrame, ranked: pd.DataFrame) -> pd.DataFrame:
+    """The grid rows of the best :data:`MAX_FAMILIES` centre/halogen/chalcogen families (by their
+    best score; the most populous when nothing is ranked), with a ``family`` column."""
     grid = scored[scored["source"] == "grid"].copy()
     grid["family"] = grid["metal"] + "-" + grid["halogen"] + " (" + grid["chalcogen"] + ")"
     best = ranked.assign(family=ranked["metal"] + "-" + ranked["halogen"] + " ("
@@ -48,17 +52,30 @@ def _families(scored: pd.DataFrame, ranked: pd.DataFrame) -> pd.DataFrame:
     return grid[grid["family"].isin(keep)]
 
 
-def _per_o_panels(grid: pd.DataFrame, column: str, unc: str | None, ylabel: str,
-                  path: Path, hline: float | None = None, hlabel: str = "") -> Path:
-    alkalis = sorted(grid["alkali"].unique())
-    fig, axes = plt.subplots(1, max(1, len(alkalis)), figsize=(5 * max(1, len(alkalis)), 4),
-                             sharey=True, squeeze=False)
-    for ax, alkali in zip(axes[0], alkalis, strict=False):
+def family_curves(grid: pd.DataFrame, columns: list[str]
+                  ) -> dict[str, tuple[float, dict[str, pd.DataFrame]]]:
+    """Per alkali: its most common alkali content and, per family at that content, the mean of
+    ``columns`` at each chalcogen content (the index, ascending) with the first ``formula``."""
+    curves = {}
+    for alkali in sorted(grid["alkali"].unique()):
         sub = grid[grid["alkali"] == alkali]
         a_ref = sub["a_per_m"].mode().iloc[0]
+        per_family = {}
         for family, rows in sub[sub["a_per_m"] == a_ref].groupby("family"):
-            rows = rows.groupby("o_per_m" if rows["chalcogen"].iloc[0] != "S" else "s_per_m")[
-                [column, *([unc] if unc else [])]].mean().sort_index()
+            x = "o_per_m" if rows["chalcogen"].iloc[0] != "S" else "s_per_m"
+            per_family[family] = rows.groupby(x).agg(
+                formula=("formula", "first"), **{c: (c, "mean") for c in columns}).sort_index()
+        curves[alkali] = (float(a_ref), per_family)
+    return curves
+
+
+def _per_o_panels(grid: pd.DataFrame, column: str, unc: str | None, ylabel: str,
+                  path: Path, hline: float | None = None, hlabel: str = "") -> Path:
+    curves = family_curves(grid, [column, *([unc] if unc else [])])
+    fig, axes = plt.subplots(1, max(1, len(curves)), figsize=(5 * max(1, len(curves)), 4),
+                             sharey=True, squeeze=False)
+    for ax, (alkali, (a_ref, per_family)) in zip(axes[0], curves.items(), strict=False):
+        for family, rows in per_family.items():
             line = ax.plot(rows.index, rows[column], marker=".", label=family)[0]
             if unc:
                 ax.fill_between(rows.index, rows[column] - rows[unc], rows[column] + rows[unc],
@@ -117,17 +134,27 @@ def _ternary(scored: pd.DataFrame, ranked: pd.DataFrame, columns: list[str], pat
     return path
 
 
-def arrhenius(row: pd.Series, path: Path) -> Path:
-    """log10 D against 1000/T for one ``verified.parquet`` row, the fit and its extrapolation."""
+def arrhenius_curve(row: pd.Series) -> dict[str, np.ndarray]:
+    """The points and fit of one ``verified.parquet`` row against ``inverse_T`` = 1000/T (1/K):
+    ``log10_D`` with its 1-sigma ``log10_D_unc`` at the MD temperatures, and the Arrhenius
+    line ``fit`` over ``span``, from the hottest MD temperature to the operating temperature."""
     temperatures = np.asarray(row["temperatures_K"], dtype=float)
     d = np.asarray(row["D_cm2_s"], dtype=float)
     d_unc = np.asarray(row["D_unc_cm2_s"], dtype=float)
-    fig, ax = plt.subplots(figsize=(6, 4.5))
-    ax.errorbar(1000.0 / temperatures, np.log10(d), yerr=d_unc / (d * np.log(10.0)), fmt="o",
-                color="tab:blue", capsize=3, label=f"MD ({row['protocol']}, {row['potential']})")
     span = np.linspace(1000.0 / temperatures.max(), 1000.0 / row["temperature_K"], 50)
-    fit = row["log10_D0_cm2_s"] - row["ea_eV"] * span / (8.617333262e-5 * 1000.0 * np.log(10.0))
-    ax.plot(span, fit, color="tab:blue", linestyle="--",
+    return {"inverse_T": 1000.0 / temperatures, "log10_D": np.log10(d),
+            "log10_D_unc": d_unc / (d * np.log(10.0)), "span": span,
+            "fit": row["log10_D0_cm2_s"] - row["ea_eV"] * span / (BOLTZMANN_EV_K * 1000.0
+                                                                   * np.log(10.0))}
+
+
+def arrhenius(row: pd.Series, path: Path) -> Path:
+    """log10 D against 1000/T for one ``verified.parquet`` row, the fit and its extrapolation."""
+    curve = arrhenius_curve(row)
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    ax.errorbar(curve["inverse_T"], curve["log10_D"], yerr=curve["log10_D_unc"], fmt="o",
+                color="tab:blue", capsize=3, label=f"MD ({row['protocol']}, {row['potential']})")
+    ax.plot(curve["span"], curve["fit"], color="tab:blue", linestyle="--",
             label=f"Ea = {row['ea_eV']:.2f} +- {row['ea_unc_eV']:.2f} eV")
     ax.axvline(1000.0 / row["temperature_K"], color="k", linewidth=1, label="operating T")
     if pd.notna(row["tg_K"]) and row["tg_K"] > 0:
@@ -151,7 +178,7 @@ def plot_run(run_dir: Path, out_dir: Path | None = None) -> list[Path]:
     scored, ranked, spec = load_run(run_dir)
     temperature_K = float(spec.get("temperature_C", 25.0)) + 273.15
     written = []
-    grid = _families(scored, ranked)
+    grid = families(scored, ranked)
     if not grid.empty:
         written.append(_per_o_panels(grid, "sigma_log10_S_cm", "sigma_log10_unc",
                                      "log10 sigma (S/cm)", out_dir / "conductivity_vs_o.png"))
