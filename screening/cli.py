@@ -12,20 +12,18 @@ import click
 import pandas as pd
 from pyarrow import ArrowException
 
-from candidates.formula import FormulaError
-from candidates.notation import NotationError, normalise
-from candidates.space import SpaceError
-from featurizers.registry import FeaturizerError, describe_featurizers
+from candidates.notation import normalise
+from featurizers.registry import describe_featurizers
 from screening import store
-from screening.errors import ClusterError, one_line
+from screening.errors import UserError, one_line
 from screening.md import MDError
 from screening.query import FORMATS, QueryError, render, run_query
-from screening.scorers import ScorerError, known_scorers, load_scorer
-from screening.spec import SpecError, kelvin, load_spec
+from screening.scorers import known_scorers, load_scorer
+from screening.spec import kelvin, load_spec
 
 #: Errors caused by what the user typed or pointed at; shown as one line, exit status 2.
-USER_ERRORS = (SpecError, SpaceError, NotationError, FormulaError, FeaturizerError, ScorerError,
-               QueryError, store.RunNotFoundError, store.StoreError, MDError, ClusterError)
+#: MDError is named until screening.md rebases it on UserError like every other package's.
+USER_ERRORS = (UserError, MDError)
 
 
 def _results_root() -> Path:
@@ -50,7 +48,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except USER_ERRORS as exc:
-            _fail(str(exc))
+            _fail(one_line(exc))
         except click.ClickException as exc:  # a subcommand's bad option or argument
             _fail(exc.format_message(), exc.exit_code)
 
@@ -70,15 +68,13 @@ def main() -> None:
 def run(spec_path: Path, out: Path | None, scheduler: str | None, workers: int | None,
         quiet: bool) -> None:
     """Run (or resume) the screen declared in SPEC."""
-    from screening.pipeline import RunError, run_screen
+    from screening.pipeline import run_screen
 
     spec = load_spec(spec_path)
     out_dir = out or _results_root() / spec.name
     try:
         result = run_screen(spec, out_dir, scheduler=scheduler, workers=workers,
                             progress=not quiet)
-    except RunError as exc:
-        raise SpecError(str(exc)) from exc
     except OSError as exc:  # a full disk, a directory made read-only meanwhile...
         raise store.StoreError(f"cannot write {exc.filename or out_dir}: {exc.strerror or exc}"
                                ) from exc

@@ -1,6 +1,16 @@
-"""Turning exceptions into the one-line messages the command line shows."""
+"""The errors a user causes, and turning exceptions into the one-line messages the command line
+shows.
+
+:class:`UserError` is the base of every such error (defined in ``candidates``, the lowest layer, so
+that every package can subclass it); the ``viglas`` command turns one into a single line and exit
+status 2.
+"""
 
 from __future__ import annotations
+
+from candidates.errors import UserError
+
+__all__ = ["ClusterError", "UserError", "one_line"]
 
 
 def one_line(exc: BaseException) -> str:
@@ -9,5 +19,5 @@ def one_line(exc: BaseException) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
-class ClusterError(ValueError):
+class ClusterError(UserError):
     """A Dask scheduler that does not answer, or a local cluster that cannot be built."""

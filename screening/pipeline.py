@@ -41,7 +41,7 @@ from candidates.space import dedupe, enumerate_space, explicit_rows
 from featurizers.registry import FeaturizerError, featurize_formulas, load_featurizer
 from screening import ranking, store
 from screening.cluster import ClusterError, LazyClient, check_scheduler
-from screening.errors import one_line
+from screening.errors import UserError, one_line
 from screening.scorers import load_scorer
 from screening.scorers.base import Scorer
 from screening.spec import RunSpec, SpecError, check_filter_kinds
@@ -50,7 +50,7 @@ _VERSIONED = ("viglas-screen", "pymatgen", "matminer", "smact", "dask", "distrib
               "scikit-learn", "pyarrow", "duckdb")
 
 
-class RunError(ValueError):
+class RunError(UserError):
     """A run that cannot start or continue (e.g. its directory holds a different spec)."""
 
 

@@ -30,6 +30,7 @@ import numpy as np
 from candidates.joins import Join, JoinError, fraction_column
 from candidates.notation import NotationError, normalise
 from candidates.space import CANDIDATE_KINDS, CompositionSpace, SpaceError, grid_points
+from screening.errors import UserError
 from screening.scorers import ScorerError, scorer_class
 
 #: Centres (and their valences) of the default space; a spec can list more with a valence each.
@@ -70,7 +71,7 @@ _AXES = {"o_per_m": (0.0, 0.25, 0.5, 0.75, 1.0), "a_per_m": (1.0,),
          "halogen_mix_fractions": (0.5,), "centre_mix_fractions": (0.5,)}
 
 
-class SpecError(ValueError):
+class SpecError(UserError):
     """A run spec that cannot be used; the message names the file and the key."""
 
 

@@ -48,7 +48,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import tomli_w
 
-from screening.errors import one_line
+from screening.errors import UserError, one_line
 
 RESULT_TABLES = ("candidates", "features", "scores", "ranked")
 #: Tables ``viglas verify`` adds to a finished run (not part of the screen's manifest).
@@ -65,11 +65,11 @@ _TMP_MARK = ".tmp-"
 Digest = dict[str, Any]
 
 
-class RunNotFoundError(ValueError):
+class RunNotFoundError(UserError):
     """A run name or directory that holds no viglas run."""
 
 
-class StoreError(ValueError):
+class StoreError(UserError):
     """A run directory that cannot be used: locked by another run, not writable, or holding files
     that cannot be read."""
 

@@ -7,6 +7,7 @@ import importlib
 from importlib.metadata import entry_points
 from typing import Any
 
+from screening.errors import UserError
 from screening.scorers.base import Scorer
 
 #: Built-in proxies, imported only when used (they load models and data).
@@ -19,7 +20,7 @@ BUILTIN_SCORERS = {
 ENTRY_POINT_GROUP = "viglas.scorers"
 
 
-class ScorerError(ValueError):
+class ScorerError(UserError):
     """A scorer reference that does not resolve to a :class:`Scorer` subclass."""
 
 
