@@ -40,6 +40,7 @@ from candidates.joins import enumerate_join
 from candidates.space import dedupe, enumerate_space, explicit_rows
 from featurizers.registry import FeaturizerError, featurize_formulas, load_featurizer
 from screening import ranking, store
+from screening.atomic import remove_stale_temporaries
 from screening.cluster import ClusterError, LazyClient, check_scheduler
 from screening.errors import UserError, one_line
 from screening.scorers import load_scorer
@@ -278,7 +279,7 @@ def _resume(spec: RunSpec, out_dir: Path, candidates: pd.DataFrame, toolkit: Too
     partitions and finish; returns the ranked row count and how many partitions were resumed."""
     n_parts = -(-len(candidates) // spec.partition_size)
     _check_run_dir(spec, out_dir)
-    store.remove_stale_temporaries(out_dir)
+    remove_stale_temporaries(out_dir)
     manifest = store.read_manifest(out_dir)
     if manifest is None and (out_dir / store.MANIFEST).exists():
         _notice(f"{out_dir}: {store.MANIFEST} is unreadable; recomputing what it vouched for")

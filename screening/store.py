@@ -48,6 +48,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import tomli_w
 
+from screening.atomic import atomic_write, write_text
 from screening.errors import UserError, one_line
 
 RESULT_TABLES = ("candidates", "features", "scores", "ranked")
@@ -59,7 +60,6 @@ MANIFEST = "manifest.json"
 LOCK = ".lock"
 #: What :func:`check_partition` answers for a partition that never finished (not damage).
 NOT_FINISHED = "not finished"
-_TMP_MARK = ".tmp-"
 
 #: ``{"bytes": size, "sha256": hex digest}`` of one file.
 Digest = dict[str, Any]
@@ -72,10 +72,6 @@ class RunNotFoundError(UserError):
 class StoreError(UserError):
     """A run directory that cannot be used: locked by another run, not writable, or holding files
     that cannot be read."""
-
-
-def _tmp_path(path: Path) -> Path:
-    return path.with_name(f".{path.name}{_TMP_MARK}{os.getpid()}")
 
 
 def file_digest(path: Path) -> Digest:
@@ -109,22 +105,14 @@ def write_parquet(data: pd.DataFrame | pa.Table, path: Path, use_dictionary: boo
     """
     table = data if isinstance(data, pa.Table) else pa.Table.from_pandas(data,
                                                                          preserve_index=False)
-    tmp = _tmp_path(path)
-    pq.write_table(table, tmp, use_dictionary=use_dictionary)
-    digest = file_digest(tmp)  # read back from the page cache: milliseconds per part
-    os.replace(tmp, path)
-    return digest
-
-
-def _write_text(text: str, path: Path) -> None:
-    tmp = _tmp_path(path)
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    with atomic_write(path) as tmp:
+        pq.write_table(table, tmp, use_dictionary=use_dictionary)
+        return file_digest(tmp)  # read back from the page cache: milliseconds per part
 
 
 def write_toml(data: dict[str, Any], path: Path) -> None:
     """Write ``data`` as TOML to ``path`` atomically."""
-    _write_text(tomli_w.dumps(data), path)
+    write_text(path, tomli_w.dumps(data))
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -181,8 +169,7 @@ def restore_partition(run_dir: Path, index: int, features_digest: Digest,
 
 
 def _mark_done(run_dir: Path, index: int, features: Digest, scores: Digest) -> None:
-    _write_text(json.dumps({"features": features, "scores": scores}),
-                _marker_path(run_dir, index))
+    write_text(_marker_path(run_dir, index), json.dumps({"features": features, "scores": scores}))
 
 
 def check_partition(run_dir: Path, index: int) -> str | None:
@@ -225,8 +212,8 @@ def read_manifest(run_dir: Path) -> tuple[bool, dict[str, Digest]] | None:
 
 def write_manifest(run_dir: Path, files: Mapping[str, Digest], complete: bool) -> None:
     """Record the digests of the run's final files; ``complete`` marks the run finished."""
-    _write_text(json.dumps({"complete": complete, "files": dict(files)}, indent=1),
-                run_dir / MANIFEST)
+    write_text(run_dir / MANIFEST, json.dumps({"complete": complete, "files": dict(files)},
+                                              indent=1))
 
 
 def verify_manifest(run_dir: Path, files: Mapping[str, Digest]) -> dict[str, str]:
@@ -267,14 +254,6 @@ def parquet_files(run_dir: Path, table: str) -> list[str]:
         if file.is_symlink() or not file.is_file() or root not in file.resolve().parents:
             raise StoreError(f"{file} is not a regular file inside the run {root}")
     return [str(file) for file in files]
-
-
-def remove_stale_temporaries(run_dir: Path) -> int:
-    """Delete temporary files a killed run left behind; returns how many."""
-    stale = [p for p in run_dir.rglob(f"*{_TMP_MARK}*") if p.is_file()]
-    for path in stale:
-        path.unlink()
-    return len(stale)
 
 
 def remove_parts(run_dir: Path) -> None:

@@ -181,3 +181,18 @@ def test_markers_and_manifest_record_sizes_and_checksums(finished_run):
                                       *(store.features_part(i) for i in range(5))}
     for name, digest in manifest["files"].items():
         assert digest == store.file_digest(finished_run / name)
+
+
+def test_an_atomic_write_appears_whole_or_not_at_all(tmp_path):
+    from screening.atomic import atomic_write, write_text
+
+    target = tmp_path / "table.txt"
+    write_text(target, "old")
+    with pytest.raises(RuntimeError), atomic_write(target) as tmp:
+        tmp.write_text("half of the new")
+        raise RuntimeError("the writer died")
+    assert target.read_text() == "old" and list(tmp_path.iterdir()) == [target]
+    with atomic_write(target) as tmp:
+        tmp.write_text("new")
+        assert target.read_text() == "old"  # not yet visible under its name
+    assert target.read_text() == "new" and list(tmp_path.iterdir()) == [target]
