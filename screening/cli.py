@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -28,6 +29,25 @@ USER_ERRORS = (UserError, MDError)
 
 def _results_root() -> Path:
     return Path(os.environ.get("VIGLAS_RESULTS", "results"))
+
+
+#: Packages whose loggers' warnings are notices for the person at the terminal.
+NOTICE_PACKAGES = ("candidates", "featurizers", "screening")
+
+
+class _Notices(logging.Handler):
+    """Shows a warning logged by this package (a lock taken over, a damaged file rebuilt) as one
+    line, ``viglas: <message>``, on the stderr of the command being run."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"viglas: {record.getMessage()}", err=True)
+
+
+def _show_notices() -> None:
+    for name in NOTICE_PACKAGES:
+        logger = logging.getLogger(name)
+        if not any(isinstance(handler, _Notices) for handler in logger.handlers):
+            logger.addHandler(_Notices(logging.WARNING))
 
 
 def _fail(message: str, status: int = 2) -> NoReturn:
@@ -57,6 +77,7 @@ class _Group(click.Group):
 @click.version_option(package_name="viglas-screen")
 def main() -> None:
     """Screen oxyhalide glass electrolytes: enumerate, featurize, score, rank, query."""
+    _show_notices()
 
 
 @main.command()

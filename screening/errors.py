@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from candidates.errors import UserError
 
-__all__ = ["ClusterError", "UserError", "one_line"]
+__all__ = ["ClusterError", "StoreError", "UserError", "one_line"]
 
 
 def one_line(exc: BaseException) -> str:
@@ -21,3 +21,8 @@ def one_line(exc: BaseException) -> str:
 
 class ClusterError(UserError):
     """A Dask scheduler that does not answer, or a local cluster that cannot be built."""
+
+
+class StoreError(UserError):
+    """A run directory that cannot be used: locked by another run, not writable, or holding files
+    that cannot be read."""

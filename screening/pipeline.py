@@ -16,6 +16,7 @@ on one candidate, whose score columns then check the type of every filter value.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import sys
 import time
@@ -43,9 +44,12 @@ from screening import ranking, store
 from screening.atomic import remove_stale_temporaries
 from screening.cluster import ClusterError, LazyClient, check_scheduler
 from screening.errors import UserError, one_line
+from screening.runlock import LOCK, run_lock
 from screening.scorers import load_scorer
 from screening.scorers.base import Scorer
 from screening.spec import RunSpec, SpecError, check_filter_kinds
+
+log = logging.getLogger(__name__)
 
 _VERSIONED = ("viglas-screen", "pymatgen", "matminer", "smact", "dask", "distributed", "pandas",
               "scikit-learn", "pyarrow", "duckdb")
@@ -141,15 +145,11 @@ def _versions() -> dict[str, str]:
     return {name: version(name) for name in _VERSIONED}
 
 
-def _notice(message: str) -> None:
-    print(f"viglas: {message}", file=sys.stderr)
-
-
 def _check_run_dir(spec: RunSpec, out_dir: Path) -> None:
     """Refuse a directory that holds another spec's run, or other files and no run at all."""
     spec_file = out_dir / "spec.toml"
     if not spec_file.exists():
-        strays = sorted(p.name for p in out_dir.iterdir() if p.name != store.LOCK)
+        strays = sorted(p.name for p in out_dir.iterdir() if p.name != LOCK)
         if strays:
             raise RunError(f"{out_dir} holds {strays[0]!r} and no viglas run (no spec.toml); "
                            f"give --out a new or empty directory")
@@ -259,7 +259,7 @@ def run_screen(spec: RunSpec, out_dir: Path, scheduler: str | None = None,
     # Starting a LocalCluster is seconds of waiting for worker processes: it runs in the
     # background while the client enumerates, and closing it runs while the client ranks.
     with (ThreadPoolExecutor(max_workers=2, thread_name_prefix="viglas") as background,
-          store.run_lock(out_dir, _notice)):
+          run_lock(out_dir)):
         cluster = LazyClient(background, scheduler, workers, preload_modules=[__name__])
         if not (store.read_manifest(out_dir) or (False,))[0]:
             cluster.start()
@@ -282,7 +282,7 @@ def _resume(spec: RunSpec, out_dir: Path, candidates: pd.DataFrame, toolkit: Too
     remove_stale_temporaries(out_dir)
     manifest = store.read_manifest(out_dir)
     if manifest is None and (out_dir / store.MANIFEST).exists():
-        _notice(f"{out_dir}: {store.MANIFEST} is unreadable; recomputing what it vouched for")
+        log.warning(f"{out_dir}: {store.MANIFEST} is unreadable; recomputing what it vouched for")
     complete, files = manifest or (False, {})
     damaged = store.verify_manifest(out_dir, files)
     if complete and not damaged:
@@ -290,7 +290,7 @@ def _resume(spec: RunSpec, out_dir: Path, candidates: pd.DataFrame, toolkit: Too
         return pq.read_metadata(out_dir / "ranked.parquet").num_rows, n_parts
     if damaged:
         found = "; ".join(f"{name} {reason}" for name, reason in damaged.items())
-        _notice(f"{out_dir}: damaged or missing: {found}; rebuilding from the intact files")
+        log.warning(f"{out_dir}: damaged or missing: {found}; rebuilding from the intact files")
     if complete:
         _reopen(out_dir, files, damaged, n_parts, spec.partition_size)
     states = {index: store.check_partition(out_dir, index) for index in range(n_parts)}
@@ -299,8 +299,8 @@ def _resume(spec: RunSpec, out_dir: Path, candidates: pd.DataFrame, toolkit: Too
               if state not in (None, store.NOT_FINISHED)]
     if broken:
         more = f" and {len(broken) - 3} more" if len(broken) > 3 else ""
-        _notice(f"{out_dir}: recomputing {len(broken)} damaged partition(s) "
-                f"({'; '.join(broken[:3])}{more})")
+        log.warning(f"{out_dir}: recomputing {len(broken)} damaged partition(s) "
+                    f"({'; '.join(broken[:3])}{more})")
     blob = cloudpickle.dumps(toolkit)
     if todo:
         cluster.start()

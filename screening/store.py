@@ -31,15 +31,13 @@ table.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
 import shutil
-import socket
 import tomllib
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +47,8 @@ import pyarrow.parquet as pq
 import tomli_w
 
 from screening.atomic import atomic_write, write_text
-from screening.errors import UserError, one_line
+from screening.errors import StoreError, UserError, one_line
+from screening.runlock import run_lock as _run_lock
 
 RESULT_TABLES = ("candidates", "features", "scores", "ranked")
 #: Tables ``viglas verify`` adds to a finished run (not part of the screen's manifest).
@@ -57,7 +56,6 @@ VERIFIED_TABLES = ("verified", "ranked_verified")
 PARTS_DIR = ".parts"
 FEATURES_PARTS = "features"
 MANIFEST = "manifest.json"
-LOCK = ".lock"
 #: What :func:`check_partition` answers for a partition that never finished (not damage).
 NOT_FINISHED = "not finished"
 
@@ -67,11 +65,6 @@ Digest = dict[str, Any]
 
 class RunNotFoundError(UserError):
     """A run name or directory that holds no viglas run."""
-
-
-class StoreError(UserError):
-    """A run directory that cannot be used: locked by another run, not writable, or holding files
-    that cannot be read."""
 
 
 def file_digest(path: Path) -> Digest:
@@ -261,88 +254,11 @@ def remove_parts(run_dir: Path) -> None:
     shutil.rmtree(run_dir / PARTS_DIR, ignore_errors=True)
 
 
-def _holder(lock_path: Path) -> tuple[int | None, str]:
-    """The pid and host written in a lock file (None when unreadable)."""
-    try:
-        pid, _, host = lock_path.read_text().partition(" ")
-        return int(pid), host.strip()
-    except (OSError, ValueError):
-        return None, ""
-
-
-def _created_dirs(path: Path) -> list[Path]:
-    """The directories ``mkdir(parents=True)`` of ``path`` would create, deepest first."""
-    missing = []
-    while not path.exists() and path != path.parent:
-        missing.append(path)
-        path = path.parent
-    return missing
-
-
-@contextmanager
-def run_lock(run_dir: Path, notice: Callable[[str], None]) -> Iterator[None]:
-    """Hold ``run_dir/.lock`` (creating the directory) while the body runs.
-
-    The lock is an ``flock`` on the file, so the kernel drops it when its process dies: a lock
-    file left by a killed run is stale and is taken over with a ``notice``; one held by a live
-    process makes this raise :class:`StoreError` naming its pid. Directories created here are
-    removed again on the way out if nothing but the lock was put in them.
-    """
-    if run_dir.exists() and not run_dir.is_dir():
-        raise StoreError(f"{run_dir} is a file, not a directory; give --out a directory")
-    created = _created_dirs(run_dir)
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        fd = _acquire(run_dir / LOCK)
-    except OSError as exc:
-        _remove_empty(created)
-        raise StoreError(f"cannot write to {run_dir} ({exc.strerror}); give --out a "
-                         f"writable directory") from exc
-    except BaseException:
-        _remove_empty(created)
-        raise
-    try:
-        pid, host = _holder(run_dir / LOCK)
-        if pid is not None:
-            notice(f"{run_dir}: taking over the lock of pid {pid} on {host or 'this machine'}, "
-                   f"which no longer runs (it was killed or crashed)")
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()} {socket.gethostname()}\n".encode())
-        yield
-    finally:
-        (run_dir / LOCK).unlink(missing_ok=True)
-        os.close(fd)
-        _remove_empty(created)
-
-
-def _acquire(lock_path: Path) -> int:
-    """An open descriptor of ``lock_path`` holding its exclusive ``flock``."""
-    for _ in range(3):
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            pid, host = _holder(lock_path)
-            holder = f"pid {pid} on {host or 'this machine'}" if pid is not None else "starting"
-            raise StoreError(f"{lock_path.parent} is in use by another viglas run ({holder}); "
-                             f"wait for it to end or stop it") from None
-        try:
-            if os.fstat(fd).st_ino == os.stat(lock_path).st_ino:
-                return fd
-        except FileNotFoundError:
-            pass
-        os.close(fd)  # the holder removed the file between our open and flock: open it again
-    raise StoreError(f"{lock_path.parent} is being locked and released by other runs; try again")
-
-
-def _remove_empty(directories: list[Path]) -> None:
-    """Remove ``directories`` (deepest first) that are empty; stop at the first that is not."""
-    for directory in directories:
-        try:
-            directory.rmdir()
-        except OSError:
-            return
+def run_lock(run_dir: Path, notice: object = None) -> AbstractContextManager[None]:
+    """:func:`screening.runlock.run_lock`, for ``screening.md.verify`` until it imports that
+    directly (the takeover notice now goes to logging, so ``notice`` is unused). Transitional:
+    remove it when the physics tier moves over."""
+    return _run_lock(run_dir)
 
 
 def resolve_run(ref: str, results_root: Path) -> Path:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -64,6 +66,31 @@ def viglas(finished_run: Path, monkeypatch: pytest.MonkeyPatch):
         return runner.invoke(main, list(args), catch_exceptions=False)
 
     return invoke
+
+
+class _Collected(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@pytest.fixture()
+def notices() -> Iterator[list[str]]:
+    """The notices (warnings of the ``screening`` loggers) logged during the test, in order.
+
+    A plain handler, not pytest's caplog: a LocalCluster raises every StreamHandler to ERROR
+    while it runs, caplog's included.
+    """
+    handler = _Collected()
+    logger = logging.getLogger("screening")
+    logger.addHandler(handler)
+    try:
+        yield handler.messages
+    finally:
+        logger.removeHandler(handler)
 
 
 def one_line_error(result: Result) -> str:
