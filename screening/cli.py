@@ -19,6 +19,7 @@ from screening import store
 from screening.errors import UserError, one_line
 from screening.md import MDError
 from screening.query import FORMATS, QueryError, render, run_query
+from screening.runs import iter_runs, resolve_run, run_summary
 from screening.scorers import known_scorers, load_scorer
 from screening.spec import kelvin, load_spec
 
@@ -124,7 +125,7 @@ def query(run_ref: str, top: int | None, where: str | None, sort: str | None, sq
     """Query the ranked table of RUN (a run name under results/ or a directory)."""
     if sql and (where or sort or columns):
         raise QueryError("--sql replaces --where/--sort/--columns; use one or the other")
-    run_dir = store.resolve_run(run_ref, _results_root())
+    run_dir = resolve_run(run_ref, _results_root())
     wanted = [c.strip() for c in columns.split(",")] if columns else None
     frame = run_query(run_dir, sql=sql, where=where, sort=sort, top=top, columns=wanted)
     if sql and top is not None:
@@ -136,7 +137,7 @@ def query(run_ref: str, top: int | None, where: str | None, sort: str | None, sq
 @main.command()
 def runs() -> None:
     """List the runs under results/ (or $VIGLAS_RESULTS)."""
-    rows = [store.run_summary(d) for d in store.iter_runs(_results_root())]
+    rows = [run_summary(d) for d in iter_runs(_results_root())]
     click.echo(render(pd.DataFrame(rows), "table") if rows else "no runs yet")
 
 
@@ -202,7 +203,7 @@ def plot(run_ref: str, out: Path | None) -> None:
     and an Arrhenius plot per verified candidate."""
     from screening.plots import plot_run
 
-    run_dir = store.resolve_run(run_ref, _results_root())
+    run_dir = resolve_run(run_ref, _results_root())
     if not store.is_complete(run_dir):
         raise store.StoreError(f"{run_dir} is not a finished run, or its files changed since "
                                f"(see `viglas runs`); `viglas run` on its spec finishes or "
@@ -245,7 +246,7 @@ def verify(run_ref: str, formula_args: tuple[str, ...], top: int | None, by_form
     require_extra()
     from screening.md.verify import verify as run_verify
 
-    run_dir = store.resolve_run(run_ref, _results_root())
+    run_dir = resolve_run(run_ref, _results_root())
     try:
         result = run_verify(run_dir, protocol_name, top, formula_args, potential, device,
                             scheduler, workers, progress=not quiet)

@@ -1,5 +1,7 @@
-"""The results store: one directory per run holding Parquet files, written atomically and
-checksummed, under a lock.
+"""The results store: the layout of a run directory, its partitions and its checksummed manifest.
+
+Files are written with :mod:`screening.atomic`; the directory's lock is :mod:`screening.runlock`
+and the listing of runs :mod:`screening.runs`.
 
 Layout of ``results/<run-name>/``::
 
@@ -18,9 +20,8 @@ Layout of ``results/<run-name>/``::
     ranked_verified.parquet  ranked, re-scored with the MD conductivity where there is one
     md/                  MD checkpoints and trajectories, md/<protocol>/<candidate>/<stage>/
 
-Every file appears under its final name only once complete (write to a temporary name in the
-same directory, then ``os.replace``), so a reader never sees half a file. That is not enough on
-its own: a crash of the machine, a full disk or a copy cut short can still leave a truncated or
+Every file appears under its final name only once complete, so a reader never sees half a
+file. That is not enough on its own: a crash of the machine, a full disk or a copy cut short can still leave a truncated or
 damaged file under its final name. So every file the run will trust again is recorded with its
 size and checksum (a partition in its ``done`` marker, the final files in ``manifest.json``), and
 a resumed run recomputes what no longer matches. The feature table stays a dataset because it is
@@ -47,7 +48,7 @@ import pyarrow.parquet as pq
 import tomli_w
 
 from screening.atomic import atomic_write, write_text
-from screening.errors import StoreError, UserError, one_line
+from screening.errors import StoreError
 from screening.runlock import run_lock as _run_lock
 
 RESULT_TABLES = ("candidates", "features", "scores", "ranked")
@@ -61,10 +62,6 @@ NOT_FINISHED = "not finished"
 
 #: ``{"bytes": size, "sha256": hex digest}`` of one file.
 Digest = dict[str, Any]
-
-
-class RunNotFoundError(UserError):
-    """A run name or directory that holds no viglas run."""
 
 
 def file_digest(path: Path) -> Digest:
@@ -259,51 +256,6 @@ def run_lock(run_dir: Path, notice: object = None) -> AbstractContextManager[Non
     directly (the takeover notice now goes to logging, so ``notice`` is unused). Transitional:
     remove it when the physics tier moves over."""
     return _run_lock(run_dir)
-
-
-def resolve_run(ref: str, results_root: Path) -> Path:
-    """A run given by name (under ``results_root``) or by directory path."""
-    for candidate in (Path(ref), results_root / ref):
-        if (candidate / "spec.toml").is_file():
-            return candidate
-    runs = ", ".join(r.name for r in iter_runs(results_root)) or "none yet"
-    raise RunNotFoundError(f"no run {ref!r} (looked in {ref} and {results_root / ref}); "
-                           f"runs in {results_root}: {runs}")
-
-
-def iter_runs(results_root: Path) -> list[Path]:
-    """Run directories under ``results_root``, sorted by name."""
-    if not results_root.is_dir():
-        return []
-    return sorted(p for p in results_root.iterdir() if (p / "spec.toml").is_file())
-
-
-def run_summary(run_dir: Path) -> dict[str, Any]:
-    """Name, candidate count, status, date and spec hash of one run, for ``viglas runs``.
-
-    A run whose files cannot be read is listed with status ``corrupt: <why>`` (``viglas run`` on
-    its spec repairs the data files), so one damaged directory does not hide the others.
-    """
-    row: dict[str, Any] = {"name": run_dir.name, "candidates": 0, "ranked": 0,
-                           "status": "incomplete", "created_utc": "", "spec_hash": ""}
-    try:
-        meta = read_meta(run_dir)
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        row["status"] = f"corrupt: spec.toml unreadable ({one_line(exc)[:60]})"
-        return row
-    row["created_utc"] = meta.get("created_utc", "")
-    row["spec_hash"] = meta.get("content_hash", "")
-    for table in ("candidates", "ranked"):
-        path = run_dir / f"{table}.parquet"
-        try:
-            row[table] = pq.read_metadata(path).num_rows if path.exists() else 0
-        except (OSError, pa.ArrowException):
-            row["status"] = f"corrupt: {path.name} unreadable"
-            return row
-    if (read_manifest(run_dir) or (False, {}))[0]:
-        row["status"] = ("complete" if is_complete(run_dir)
-                         else "corrupt: its files differ from manifest.json")
-    return row
 
 
 def is_complete(run_dir: Path) -> bool:
