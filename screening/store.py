@@ -20,14 +20,14 @@ Layout of ``results/<run-name>/``::
     ranked_verified.parquet  ranked, re-scored with the MD conductivity where there is one
     md/                  MD checkpoints and trajectories, md/<protocol>/<candidate>/<stage>/
 
-Every file appears under its final name only once complete, so a reader never sees half a
-file. That is not enough on its own: a crash of the machine, a full disk or a copy cut short can still leave a truncated or
-damaged file under its final name. So every file the run will trust again is recorded with its
-size and checksum (a partition in its ``done`` marker, the final files in ``manifest.json``), and
-a resumed run recomputes what no longer matches. The feature table stays a dataset because it is
-by far the largest (a million rows is over a gigabyte): concatenating it would be a serial copy at
-the end of every run, while pandas, DuckDB, Polars and Spark all read a directory of parts as one
-table.
+Every file appears under its final name only once complete, so a reader never sees half a file.
+That is not enough on its own: a crash of the machine, a full disk or a copy cut short can still
+leave a truncated or damaged file under its final name. So every file the run will trust again is
+recorded with its size and checksum (a partition in its ``done`` marker, the final files in
+``manifest.json``), and a resumed run recomputes what no longer matches. The feature table stays a
+dataset because it is by far the largest (a million rows is over a gigabyte): concatenating it
+would be a serial copy at the end of every run, while pandas, DuckDB, Polars and Spark all read a
+directory of parts as one table.
 """
 
 from __future__ import annotations
