@@ -76,7 +76,7 @@ BAD_SPECS = [
      "unknown column 'ox_limt_V'"),
     (TINY_SPEC.replace("[space]", '[space]\ncsv = "missing.csv"'), "cannot read"),
     (TINY_SPEC.replace('"magpie",', '"magpy",'), "magpy"),
-    (TINY_SPEC.replace('"cost"]', '"costs"]'), "unknown scorer 'costs'"),
+    (TINY_SPEC.replace('"cost"]', '"costs"]'), "scorer 'costs': unknown"),
     ("name = [", "not valid TOML"),
     (TINY_SPEC + "confidence_k = -1.0\n", "rank.confidence_k: must be >= 0"),
     (TINY_SPEC + 'out_of_domain = "drop"\n', "rank.out_of_domain: must be one of"),
