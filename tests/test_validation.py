@@ -7,15 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from screening.models.conductivity_model import (
-    MODEL_NAME,
-    ConductivityConfig,
-    CrossValidation,
-    cross_validate,
-)
+from screening.models.conductivity_model import MODEL_NAME, ConductivityConfig
 from screening.models.data import load_conductivity_data, reduced_formula
 from screening.models.fitted import conductivity_training_tg_K
 from screening.validation import write_report
+from screening.validation.conductivity_cv import CrossValidation, cross_validate
 
 #: A reduced but real setting: all shipped data, the same folds, fewer trees and inner folds.
 REDUCED = ConductivityConfig(n_estimators=40, inner_splits=2)
