@@ -41,6 +41,16 @@ def write_spec(directory: Path, text: str = TINY_SPEC, name: str = "tiny.toml") 
     return path
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``md`` every test of the physics tier (modules ``test_md*``) and ``slow`` every test
+    that needs :func:`finished_run`, a full screen on a Dask cluster."""
+    for item in items:
+        if item.path.name.startswith("test_md"):
+            item.add_marker(pytest.mark.md)
+        if "finished_run" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _model_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     # Models fitted once per test session, in a private cache (never the user's).

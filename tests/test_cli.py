@@ -44,8 +44,11 @@ def test_query_markdown_and_columns(viglas):
 
 
 def test_runs_lists_the_finished_run(viglas):
-    result = viglas("runs")
-    assert "tiny" in result.output and "complete" in result.output
+    header, *rows = viglas("runs").output.splitlines()
+    assert header.split() == ["name", "candidates", "ranked", "status", "created_utc",
+                              "spec_hash"]
+    name, candidates, _, status, *_ = rows[0].split()
+    assert (name, candidates, status) == ("tiny", "17", "complete")  # not "incomplete"
 
 
 @pytest.mark.parametrize("args, message", [

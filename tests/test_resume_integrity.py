@@ -78,6 +78,7 @@ def _assert_same_tables(run: Path, reference: Path) -> None:
     assert store.is_complete(run)
 
 
+@pytest.mark.slow  # a screen stopped before it finished
 def test_damaged_parts_of_an_unfinished_run_are_recomputed(unfinished, finished_run, tmp_path,
                                                            notices):
     def damage(run: Path) -> None:
