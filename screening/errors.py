@@ -1,9 +1,9 @@
-"""The errors a user causes, and turning exceptions into the one-line messages the command line
-shows.
+"""The errors a user causes, and the wording of their one-line messages.
 
 :class:`UserError` is the base of every such error (defined in ``candidates``, the lowest layer, so
 that every package can subclass it); the ``viglas`` command turns one into a single line and exit
-status 2.
+status 2. The error classes several modules raise live here (a bad spec, an unusable run
+directory, an unreachable cluster); a module's own error class lives with it.
 """
 
 from __future__ import annotations
