@@ -50,8 +50,9 @@ MODEL_VERSION = "24"
 MODEL_NAME = "this model (trees near data, trend + GP away, temperature law, phase mixture)"
 #: Measurements this close to 298.15 K train the level.
 ROOM_WINDOW_K = 10.0
-#: Descriptors of the trend: the result of :func:`trend_selection_path` (beam search on the
-#: grouped regime's folds; the validation report reruns it and shows the path).
+#: Descriptors of the trend: the result of
+#: :func:`screening.validation.conductivity_cv.trend_selection_path` (beam search on the grouped
+#: regime's folds; the validation report reruns it and shows the path).
 TREND_COLUMNS = (
     "glass", "frac_S", "percolation", "net_cation_mixing_entropy", "net_bridging_per_former",
 )
