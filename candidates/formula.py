@@ -13,13 +13,15 @@ from functools import lru_cache
 
 from pymatgen.core.periodic_table import Element
 
+from candidates.errors import UserError
+
 _TOKEN = re.compile(r"([A-Z][a-z]?)(\d+(?:\.\d+)?|\.\d+)?", re.ASCII)
 
 #: Significant digits kept when an amount is written into a formula string.
 AMOUNT_DIGITS = 6
 
 
-class FormulaError(ValueError):
+class FormulaError(UserError):
     """A formula string that is not a plain ``ElementAmount...`` formula of known elements."""
 
 

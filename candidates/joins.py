@@ -20,6 +20,7 @@ import pandas as pd
 from pymatgen.core import Composition
 from smact.screening import smact_validity
 
+from candidates.errors import UserError
 from candidates.notation import parse_composition, to_formula
 from candidates.space import explicit_rows
 
@@ -27,7 +28,7 @@ from candidates.space import explicit_rows
 MAX_POINTS = 1_000_000
 
 
-class JoinError(ValueError):
+class JoinError(UserError):
     """A join that cannot be enumerated (fewer than two end members, bad step or bounds);
     ``key`` names the join's spec key at fault."""
 

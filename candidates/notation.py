@@ -21,6 +21,7 @@ import re
 
 from pymatgen.core import Composition, Element
 
+from candidates.errors import UserError
 from candidates.formula import AMOUNT_DIGITS, format_formula, is_element
 
 # re.ASCII throughout: \d would otherwise read Arabic-Indic and other Unicode digits
@@ -51,7 +52,7 @@ MIN_AMOUNT = 10.0 ** -AMOUNT_DIGITS
 MAX_DEPTH = 16
 
 
-class NotationError(ValueError):
+class NotationError(UserError):
     """A composition string in no notation this module accepts; the message names the bad token."""
 
 

@@ -18,6 +18,7 @@ import smact
 from pymatgen.core.periodic_table import Element
 from smact.screening import pauling_test
 
+from candidates.errors import UserError
 from candidates.formula import format_amount, format_formula, is_element, parse_plain
 
 ALKALI_VALENCE = 1
@@ -40,7 +41,7 @@ CANDIDATE_COLUMNS = tuple(CANDIDATE_KINDS)
 _SLOTS = ("alkali", "metal_1", "metal_2", "halogen_1", "halogen_2", "chalcogen")
 
 
-class SpaceError(ValueError):
+class SpaceError(UserError):
     """A composition space that cannot be enumerated (unknown element, impossible valence...)."""
 
 

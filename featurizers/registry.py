@@ -1,11 +1,9 @@
 """Find featurizers by name and run them over a partition of plain formulas.
 
-A reference names a featurizer in one of four ways, tried in this order:
-
-- a built-in name (:func:`builtin_names`),
-- an entry point in the group ``viglas.featurizers`` (how an installed package adds one),
-- ``package.module:Class`` (an importable module),
-- ``path/to/file.py:Class`` (a file; it is pickled by value so Dask workers need not import it).
+A reference names a featurizer as :mod:`featurizers.plugins` resolves every plug-in: a built-in
+name (:func:`builtin_names`), an entry point in the group ``viglas.featurizers``,
+``package.module:Class`` or ``path/to/file.py:Class`` (pickled by value, so Dask workers need not
+import it).
 
 Every featurizer is a matminer ``BaseFeaturizer``. :func:`featurize_formulas` uses the vectorised
 fraction path of featurizers that have one and matminer's ``featurize_many`` for the others.
@@ -13,16 +11,8 @@ fraction path of featurizers that have one and matminer's ``featurize_many`` for
 
 from __future__ import annotations
 
-import importlib
-import importlib.metadata
-import importlib.util
-import sys
 from collections.abc import Callable, Sequence
-from hashlib import sha1
-from pathlib import Path
-from types import ModuleType
 
-import cloudpickle
 import numpy as np
 import pandas as pd
 from matminer.featurizers.base import BaseFeaturizer
@@ -35,6 +25,7 @@ from featurizers.fast import has_fast_path
 from featurizers.fractions import FractionMatrix, fraction_matrix
 from featurizers.ion import CheckedIonProperty
 from featurizers.oxyhalide import OxyhalideNetwork
+from featurizers.plugins import PluginKind
 from featurizers.stoichiometry import FastStoichiometry
 
 __all__ = [
@@ -59,65 +50,12 @@ _BUILTINS: dict[str, Callable[[], BaseFeaturizer]] = {
 }
 
 
+FEATURIZERS = PluginKind("featurizer", ENTRY_POINT_GROUP, _BUILTINS, FeaturizerError)
+
+
 def builtin_names() -> list[str]:
     """Names of the featurizers that ship with the package."""
     return list(_BUILTINS)
-
-
-def _entry_points() -> dict[str, importlib.metadata.EntryPoint]:
-    return {ep.name: ep for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
-
-
-def _import_file(ref: str, path: Path) -> ModuleType:
-    if not path.is_file():
-        raise FeaturizerError(f"featurizer {ref!r}: no file {str(path)!r}")
-    resolved = path.resolve()
-    name = f"viglas_plugin_{resolved.stem}_{sha1(str(resolved).encode()).hexdigest()[:10]}"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, resolved)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except Exception as exc:
-        del sys.modules[name]
-        raise FeaturizerError(f"featurizer {ref!r}: importing {str(path)!r} failed: {exc}") from exc
-    return module
-
-
-def _import_module(ref: str, module_name: str) -> ModuleType:
-    try:
-        return importlib.import_module(module_name)
-    except Exception as exc:
-        raise FeaturizerError(f"featurizer {ref!r}: cannot import {module_name!r}: {exc}") from exc
-
-
-def _resolve(ref: str) -> object:
-    if ref in _BUILTINS:
-        return _BUILTINS[ref]
-    entry_points = _entry_points()
-    if ref in entry_points:
-        try:
-            return entry_points[ref].load()
-        except Exception as exc:
-            raise FeaturizerError(f"featurizer {ref!r}: entry point failed to load: {exc}") from exc
-    location, colon, attribute = ref.rpartition(":")
-    if not colon or not location or not attribute:
-        known = ", ".join(sorted([*_BUILTINS, *entry_points]))
-        raise FeaturizerError(
-            f"featurizer {ref!r}: unknown; use one of [{known}], 'package.module:Class' "
-            "or 'path/to/file.py:Class'"
-        )
-    if location.endswith(".py") or "/" in location or "\\" in location:
-        module = _import_file(ref, Path(location))
-    else:
-        module = _import_module(ref, location)
-    cloudpickle.register_pickle_by_value(module)
-    try:
-        return getattr(module, attribute)
-    except AttributeError as exc:
-        raise FeaturizerError(f"featurizer {ref!r}: {location!r} has no {attribute!r}") from exc
 
 
 def load_featurizer(ref: str) -> BaseFeaturizer:
@@ -127,7 +65,7 @@ def load_featurizer(ref: str) -> BaseFeaturizer:
     ``BaseFeaturizer``. ``n_jobs`` is set to 1 because matminer would otherwise start a process
     pool inside each Dask worker.
     """
-    target = _resolve(ref)
+    target = FEATURIZERS.resolve(ref)
     try:
         featurizer = target() if callable(target) else target
     except Exception as exc:
@@ -146,7 +84,7 @@ def describe_featurizers(refs: Sequence[str] | None = None) -> list[dict]:
     ``refs=None`` describes every built-in and every installed entry point.
     """
     if refs is None:
-        refs = [*_BUILTINS, *(name for name in _entry_points() if name not in _BUILTINS)]
+        refs = FEATURIZERS.names()
     described = []
     for ref in refs:
         featurizer = load_featurizer(ref)

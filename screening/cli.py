@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -12,24 +13,42 @@ import click
 import pandas as pd
 from pyarrow import ArrowException
 
-from candidates.formula import FormulaError
-from candidates.notation import NotationError, normalise
-from candidates.space import SpaceError
-from featurizers.registry import FeaturizerError, describe_featurizers
+from candidates.notation import normalise
+from featurizers.registry import describe_featurizers
 from screening import store
-from screening.errors import ClusterError, one_line
+from screening.errors import UserError, one_line
 from screening.md import MDError
 from screening.query import FORMATS, QueryError, render, run_query
-from screening.scorers import ScorerError, known_scorers, load_scorer
-from screening.spec import SpecError, kelvin, load_spec
+from screening.runs import iter_runs, resolve_run, run_summary
+from screening.scorers import known_scorers, load_scorer
+from screening.spec import kelvin, load_spec
 
 #: Errors caused by what the user typed or pointed at; shown as one line, exit status 2.
-USER_ERRORS = (SpecError, SpaceError, NotationError, FormulaError, FeaturizerError, ScorerError,
-               QueryError, store.RunNotFoundError, store.StoreError, MDError, ClusterError)
+#: MDError is named until screening.md rebases it on UserError like every other package's.
+USER_ERRORS = (UserError, MDError)
 
 
 def _results_root() -> Path:
     return Path(os.environ.get("VIGLAS_RESULTS", "results"))
+
+
+#: Packages whose loggers' warnings are notices for the person at the terminal.
+NOTICE_PACKAGES = ("candidates", "featurizers", "screening")
+
+
+class _Notices(logging.Handler):
+    """Shows a warning logged by this package (a lock taken over, a damaged file rebuilt) as one
+    line, ``viglas: <message>``, on the stderr of the command being run."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"viglas: {record.getMessage()}", err=True)
+
+
+def _show_notices() -> None:
+    for name in NOTICE_PACKAGES:
+        logger = logging.getLogger(name)
+        if not any(isinstance(handler, _Notices) for handler in logger.handlers):
+            logger.addHandler(_Notices(logging.WARNING))
 
 
 def _fail(message: str, status: int = 2) -> NoReturn:
@@ -50,7 +69,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except USER_ERRORS as exc:
-            _fail(str(exc))
+            _fail(one_line(exc))
         except click.ClickException as exc:  # a subcommand's bad option or argument
             _fail(exc.format_message(), exc.exit_code)
 
@@ -59,6 +78,7 @@ class _Group(click.Group):
 @click.version_option(package_name="viglas-screen")
 def main() -> None:
     """Screen oxyhalide glass electrolytes: enumerate, featurize, score, rank, query."""
+    _show_notices()
 
 
 @main.command()
@@ -70,15 +90,13 @@ def main() -> None:
 def run(spec_path: Path, out: Path | None, scheduler: str | None, workers: int | None,
         quiet: bool) -> None:
     """Run (or resume) the screen declared in SPEC."""
-    from screening.pipeline import RunError, run_screen
+    from screening.pipeline import run_screen
 
     spec = load_spec(spec_path)
     out_dir = out or _results_root() / spec.name
     try:
         result = run_screen(spec, out_dir, scheduler=scheduler, workers=workers,
                             progress=not quiet)
-    except RunError as exc:
-        raise SpecError(str(exc)) from exc
     except OSError as exc:  # a full disk, a directory made read-only meanwhile...
         raise store.StoreError(f"cannot write {exc.filename or out_dir}: {exc.strerror or exc}"
                                ) from exc
@@ -107,7 +125,7 @@ def query(run_ref: str, top: int | None, where: str | None, sort: str | None, sq
     """Query the ranked table of RUN (a run name under results/ or a directory)."""
     if sql and (where or sort or columns):
         raise QueryError("--sql replaces --where/--sort/--columns; use one or the other")
-    run_dir = store.resolve_run(run_ref, _results_root())
+    run_dir = resolve_run(run_ref, _results_root())
     wanted = [c.strip() for c in columns.split(",")] if columns else None
     frame = run_query(run_dir, sql=sql, where=where, sort=sort, top=top, columns=wanted)
     if sql and top is not None:
@@ -119,7 +137,7 @@ def query(run_ref: str, top: int | None, where: str | None, sort: str | None, sq
 @main.command()
 def runs() -> None:
     """List the runs under results/ (or $VIGLAS_RESULTS)."""
-    rows = [store.run_summary(d) for d in store.iter_runs(_results_root())]
+    rows = [run_summary(d) for d in iter_runs(_results_root())]
     click.echo(render(pd.DataFrame(rows), "table") if rows else "no runs yet")
 
 
@@ -185,7 +203,7 @@ def plot(run_ref: str, out: Path | None) -> None:
     and an Arrhenius plot per verified candidate."""
     from screening.plots import plot_run
 
-    run_dir = store.resolve_run(run_ref, _results_root())
+    run_dir = resolve_run(run_ref, _results_root())
     if not store.is_complete(run_dir):
         raise store.StoreError(f"{run_dir} is not a finished run, or its files changed since "
                                f"(see `viglas runs`); `viglas run` on its spec finishes or "
@@ -241,7 +259,7 @@ def verify(run_ref: str, formula_args: tuple[str, ...], top: int | None, by_form
     require_extra()
     from screening.md.verify import verify as run_verify
 
-    run_dir = store.resolve_run(run_ref, _results_root())
+    run_dir = resolve_run(run_ref, _results_root())
     try:
         result = run_verify(run_dir, protocol_name, top, formula_args, potential, device,
                             scheduler, workers, progress=not quiet)

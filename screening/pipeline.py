@@ -4,9 +4,10 @@ The candidate table is cut into fixed partitions; each partition is one Dask tas
 and scores it in bulk and writes two part files (features, scores) and a marker with their
 checksums. A partition whose parts match their marker is never recomputed, so a killed run
 restarted with the same spec resumes where it stopped and ends with the same ranked table; a part
-damaged since (truncated, overwritten) is recomputed with a notice. At the end the score parts are
-concatenated and ranked, the final files are recorded in the run's manifest and the feature parts
-become the ``features.parquet`` dataset as they are.
+damaged since (truncated, overwritten) is recomputed with a notice (:mod:`screening.rundir` checks
+and repairs the directory first). At the end the score parts are concatenated and ranked, the final
+files are recorded in the run's manifest and the feature parts become the ``features.parquet``
+dataset as they are.
 
 Everything that can be checked is checked before anything is written: the featurizers and scorers
 load, the scheduler answers, the candidates enumerate within ``max_candidates``, the run directory
@@ -16,15 +17,12 @@ on one candidate, whose score columns then check the type of every filter value.
 
 from __future__ import annotations
 
-import shutil
 import sys
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import lru_cache
-from importlib.metadata import version
 from pathlib import Path
 
 import cloudpickle
@@ -42,16 +40,11 @@ from featurizers.registry import FeaturizerError, featurize_formulas, load_featu
 from screening import ranking, store
 from screening.cluster import ClusterError, LazyClient, check_scheduler
 from screening.errors import one_line
+from screening.rundir import RunError, prepare_run_dir, write_spec
+from screening.runlock import run_lock
 from screening.scorers import load_scorer
 from screening.scorers.base import Scorer
 from screening.spec import RunSpec, SpecError, check_filter_kinds
-
-_VERSIONED = ("viglas-screen", "pymatgen", "matminer", "smact", "dask", "distributed", "pandas",
-              "scikit-learn", "pyarrow", "duckdb")
-
-
-class RunError(ValueError):
-    """A run that cannot start or continue (e.g. its directory holds a different spec)."""
 
 
 @dataclass(frozen=True)
@@ -136,43 +129,6 @@ def score_partition_to_files(formulas: Sequence[str], toolkit_blob: bytes, tempe
     return len(features)
 
 
-def _versions() -> dict[str, str]:
-    return {name: version(name) for name in _VERSIONED}
-
-
-def _notice(message: str) -> None:
-    print(f"viglas: {message}", file=sys.stderr)
-
-
-def _check_run_dir(spec: RunSpec, out_dir: Path) -> None:
-    """Refuse a directory that holds another spec's run, or other files and no run at all."""
-    spec_file = out_dir / "spec.toml"
-    if not spec_file.exists():
-        strays = sorted(p.name for p in out_dir.iterdir() if p.name != store.LOCK)
-        if strays:
-            raise RunError(f"{out_dir} holds {strays[0]!r} and no viglas run (no spec.toml); "
-                           f"give --out a new or empty directory")
-        return
-    try:
-        old_hash = store.read_meta(out_dir).get("content_hash")
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise RunError(f"{spec_file} is unreadable ({one_line(exc)}); delete {out_dir} or "
-                       f"use --out DIR") from exc
-    if old_hash != spec.content_hash:
-        raise RunError(f"{out_dir} holds a run of a different spec (hash {old_hash}, this "
-                       f"spec {spec.content_hash}); use --out DIR or delete {out_dir}")
-
-
-def _write_spec(spec: RunSpec, out_dir: Path) -> None:
-    spec_file = out_dir / "spec.toml"
-    if spec_file.exists():
-        return
-    meta = {"content_hash": spec.content_hash, "source": str(spec.source),
-            "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "versions": _versions()}
-    store.write_toml({**spec.resolved, "meta": meta}, spec_file)
-
-
 def _probe(toolkit_blob: bytes, spec: RunSpec, formula: str) -> dict[str, type | None]:
     """Featurize and score ``formula`` here, before anything is written; returns the kind
     (bool, float, str or None when unknown) of each score column.
@@ -210,32 +166,6 @@ def _kind(arrow_type: pa.DataType) -> type | None:
     return None
 
 
-def _reopen(out_dir: Path, files: dict[str, store.Digest], damaged: dict[str, str],
-            n_parts: int, size: int) -> None:
-    """Turn a finished run whose final files are damaged back into an unfinished one.
-
-    Every partition whose feature part and score rows are intact goes back to ``.parts`` as a
-    finished partition; the resume then recomputes the others. The complete manifest is
-    replaced last, so a run killed here reopens again from where it was.
-    """
-    scores = None
-    if "scores.parquet" in files and "scores.parquet" not in damaged:
-        scores = pq.read_table(out_dir / "scores.parquet")
-    for index in range(n_parts):
-        name = store.features_part(index)
-        if (scores is None or name not in files or name in damaged
-                or store.check_partition(out_dir, index) is None):
-            continue
-        store.restore_partition(out_dir, index, files[name],
-                                scores.slice(index * size, size))
-    for name in ("ranked.parquet", "scores.parquet"):
-        (out_dir / name).unlink(missing_ok=True)
-    shutil.rmtree(out_dir / "features.parquet", ignore_errors=True)
-    intact = {name: digest for name, digest in files.items()
-              if name == "candidates.parquet" and name not in damaged}
-    store.write_manifest(out_dir, intact, complete=False)
-
-
 def _write_candidates(candidates: pd.DataFrame, out_dir: Path) -> store.Digest:
     """Write the candidate table and record it in the (incomplete) manifest, so a resumed run
     can tell an intact candidate file from a damaged one."""
@@ -258,7 +188,7 @@ def run_screen(spec: RunSpec, out_dir: Path, scheduler: str | None = None,
     # Starting a LocalCluster is seconds of waiting for worker processes: it runs in the
     # background while the client enumerates, and closing it runs while the client ranks.
     with (ThreadPoolExecutor(max_workers=2, thread_name_prefix="viglas") as background,
-          store.run_lock(out_dir, _notice)):
+          run_lock(out_dir)):
         cluster = LazyClient(background, scheduler, workers, preload_modules=[__name__])
         if not (store.read_manifest(out_dir) or (False,))[0]:
             cluster.start()
@@ -274,32 +204,14 @@ def run_screen(spec: RunSpec, out_dir: Path, scheduler: str | None = None,
 
 def _resume(spec: RunSpec, out_dir: Path, candidates: pd.DataFrame, toolkit: Toolkit,
             cluster: LazyClient, progress: bool) -> tuple[int, int]:
-    """Under the run's lock: check the directory, repair what is damaged, compute the missing
-    partitions and finish; returns the ranked row count and how many partitions were resumed."""
+    """Under the run's lock: check and repair the directory (:func:`prepare_run_dir`), compute
+    the missing partitions and finish; returns the ranked row count and how many partitions were
+    resumed."""
     n_parts = -(-len(candidates) // spec.partition_size)
-    _check_run_dir(spec, out_dir)
-    store.remove_stale_temporaries(out_dir)
-    manifest = store.read_manifest(out_dir)
-    if manifest is None and (out_dir / store.MANIFEST).exists():
-        _notice(f"{out_dir}: {store.MANIFEST} is unreadable; recomputing what it vouched for")
-    complete, files = manifest or (False, {})
-    damaged = store.verify_manifest(out_dir, files)
-    if complete and not damaged:
-        store.remove_parts(out_dir)  # left behind if a run was killed while cleaning up
+    state = prepare_run_dir(spec, out_dir, n_parts)
+    if state.finished:
         return pq.read_metadata(out_dir / "ranked.parquet").num_rows, n_parts
-    if damaged:
-        found = "; ".join(f"{name} {reason}" for name, reason in damaged.items())
-        _notice(f"{out_dir}: damaged or missing: {found}; rebuilding from the intact files")
-    if complete:
-        _reopen(out_dir, files, damaged, n_parts, spec.partition_size)
-    states = {index: store.check_partition(out_dir, index) for index in range(n_parts)}
-    todo = [index for index, state in states.items() if state is not None]
-    broken = [f"partition {index}: {state}" for index, state in states.items()
-              if state not in (None, store.NOT_FINISHED)]
-    if broken:
-        more = f" and {len(broken) - 3} more" if len(broken) > 3 else ""
-        _notice(f"{out_dir}: recomputing {len(broken)} damaged partition(s) "
-                f"({'; '.join(broken[:3])}{more})")
+    todo = state.todo
     blob = cloudpickle.dumps(toolkit)
     if todo:
         cluster.start()
@@ -307,10 +219,10 @@ def _resume(spec: RunSpec, out_dir: Path, candidates: pd.DataFrame, toolkit: Too
             print(f"{spec.name}: loading models (fitted and cached on first use, about 20 s)",
                   file=sys.stderr)
         check_filter_kinds(spec, _probe(blob, spec, candidates["formula"].iloc[0]))
-    _write_spec(spec, out_dir)
+    write_spec(spec, out_dir)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="viglas-candidates") as writer:
         # Nothing reads the candidate file before the end, so it is written meanwhile.
-        kept = files.get("candidates.parquet") if "candidates.parquet" not in damaged else None
+        kept = state.intact.get("candidates.parquet")
         written = writer.submit(_write_candidates, candidates, out_dir) if kept is None else None
         if todo:
             _compute_parts(candidates["formula"].to_numpy(), todo, blob, spec, out_dir,

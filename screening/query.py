@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from screening.errors import one_line
+from screening.errors import UserError, one_line
 from screening.store import RESULT_TABLES, VERIFIED_TABLES, StoreError, parquet_files
 
 #: The views ``viglas query`` offers, one per Parquet table (file or dataset directory) of the
@@ -39,7 +39,7 @@ _SANDBOX = (("enable_external_access", False), ("autoinstall_known_extensions", 
             ("lock_configuration", True))
 
 
-class QueryError(ValueError):
+class QueryError(UserError):
     """A query that DuckDB rejects or that is not a single read-only SELECT."""
 
 

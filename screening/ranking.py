@@ -1,5 +1,5 @@
-"""Rank scored candidates: hard filters, a weighted desirability score with per-objective
-contributions that explain it, and the Pareto front over the objectives.
+"""Rank scored candidates: hard filters (:mod:`screening.filters`), a weighted desirability score
+with per-objective contributions that explain it, and the Pareto front over the objectives.
 
 Each objective maps linearly onto a desirability d in [0, 1] between its ``low`` and ``high``
 bounds (Derringer & Suich, J. Qual. Technol. 12, 214 (1980)), reversed for ``goal = "min"``.
@@ -14,27 +14,47 @@ Rows outside a model's applicability domain can be kept, penalized or excluded.
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from screening.spec import Confidence, Filter, Objective
+from screening.filters import Filter, passes_filters
 
-_OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
-        "==": operator.eq, "!=": operator.ne}
+#: What ``out_of_domain`` may say about rows outside a model's applicability domain.
+OUT_OF_DOMAIN = ("keep", "penalize", "exclude")
 
 
-def passes_filters(frame: pd.DataFrame, filters: Sequence[Filter]) -> np.ndarray:
-    """Boolean mask of rows meeting every filter; a missing value fails its filter."""
-    mask = np.ones(len(frame), dtype=bool)
-    for flt in filters:
-        column = frame[flt.column]
-        mask &= (_OPS[flt.op](column, flt.value) & column.notna()).to_numpy(dtype=bool)
-    return mask
+@dataclass(frozen=True)
+class Objective:
+    """One ranked objective: a score column, its direction and the desirability range."""
+
+    column: str
+    goal: str
+    weight: float
+    low: float
+    high: float
+    uncertainty: str | None = None
+
+
+
+@dataclass(frozen=True)
+class Confidence:
+    """How uncertain and out-of-domain predictions are ranked.
+
+    ``k`` > 0 ranks (and builds the Pareto front) on the pessimistic bound value - k * unc for
+    objectives to maximise, value + k * unc for objectives to minimise. ``out_of_domain`` keeps,
+    penalizes (score times ``factor`` per ``*_in_domain`` flag that is false) or excludes rows
+    outside a model's applicability domain; ``domain_columns`` are the flags consulted.
+    """
+
+    k: float = 0.0
+    out_of_domain: str = "keep"
+    factor: float = 0.5
+    domain_columns: tuple[str, ...] = ()
 
 
 def desirability(values: np.ndarray, objective: Objective) -> np.ndarray:

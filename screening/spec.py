@@ -5,32 +5,38 @@ a non-finite or unphysical number, a duplicate, a grid larger than ``max_candida
 unreadable CSV raises :class:`SpecError` with the file and key (and a suggestion), before anything
 is written. Grid sizes are computed from the grid arithmetic, so a tiny step is refused before any
 axis is built.
+
+Each section has its reader here; typed access to a table is :mod:`screening.typed_toml`, the
+filters are read by :mod:`screening.filters`, and objectives and the confidence policy are the
+types of :mod:`screening.ranking`. ``RunSpec.resolved`` is the canonical dict that ``spec.toml``
+records and the content hash covers.
 """
 
 from __future__ import annotations
 
 import csv
-import difflib
 import hashlib
 import inspect
 import json
 import math
 import re
-import sys
 import tomllib
-import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from candidates.joins import Join, JoinError, fraction_column
 from candidates.notation import NotationError, normalise
 from candidates.space import CANDIDATE_KINDS, CompositionSpace, SpaceError, grid_points
+from screening.errors import SpecError, did_you_mean
+from screening.filters import Filter, FilterError, kind_error, parse_filter
+from screening.ranking import OUT_OF_DOMAIN, Confidence, Objective
 from screening.scorers import ScorerError, scorer_class
+from screening.typed_toml import TableReader, fits_annotation, type_name
+
+__all__ = ["RunSpec", "SpecError", "check_filter_kinds", "kelvin", "load_spec"]
 
 #: Centres (and their valences) of the default space; a spec can list more with a valence each.
 DEFAULT_VALENCES = {"Al": 3, "Ga": 3, "In": 3, "B": 3, "Sc": 3, "Y": 3, "Zr": 4, "Hf": 4,
@@ -60,58 +66,11 @@ _RANK_KEYS = {"filters", "objectives", "pareto", "confidence_k", "out_of_domain"
 _OBJECTIVE_KEYS = {"goal", "weight", "low", "high", "uncertainty"}
 #: The uncertainty column that goes with a built-in objective (used when confidence_k > 0).
 DEFAULT_UNCERTAINTY = {"sigma_log10_S_cm": "sigma_log10_unc", "tg_K": "tg_K_unc"}
-OUT_OF_DOMAIN = ("keep", "penalize", "exclude")
-_FILTER = re.compile(r"^\s*([A-Za-z_]\w*)\s*(<=|>=|==|!=|<|>|=)\s*(\S.*?)\s*$")
 _NAME = re.compile(r"^[A-Za-z0-9][\w.-]*$")
-_PLAIN_KEY = re.compile(r"[\w.\[\]-]+")
 ABSOLUTE_ZERO_C = -273.15
 #: Grid axes and their defaults (``{start, stop, step}`` tables or lists of numbers).
 _AXES = {"o_per_m": (0.0, 0.25, 0.5, 0.75, 1.0), "a_per_m": (1.0,),
          "halogen_mix_fractions": (0.5,), "centre_mix_fractions": (0.5,)}
-
-
-class SpecError(ValueError):
-    """A run spec that cannot be used; the message names the file and the key."""
-
-
-@dataclass(frozen=True)
-class Objective:
-    """One ranked objective: a score column, its direction and the desirability range."""
-
-    column: str
-    goal: str
-    weight: float
-    low: float
-    high: float
-    uncertainty: str | None = None
-
-
-@dataclass(frozen=True)
-class Filter:
-    """A hard filter ``column op value`` applied before ranking."""
-
-    column: str
-    op: str
-    value: float | str | bool
-
-    def __str__(self) -> str:
-        return f"{self.column} {self.op} {self.value!r}"
-
-
-@dataclass(frozen=True)
-class Confidence:
-    """How uncertain and out-of-domain predictions are ranked.
-
-    ``k`` > 0 ranks (and builds the Pareto front) on the pessimistic bound value - k * unc for
-    objectives to maximise, value + k * unc for objectives to minimise. ``out_of_domain`` keeps,
-    penalizes (score times ``factor`` per ``*_in_domain`` flag that is false) or excludes rows
-    outside a model's applicability domain; ``domain_columns`` are the flags consulted.
-    """
-
-    k: float = 0.0
-    out_of_domain: str = "keep"
-    factor: float = 0.5
-    domain_columns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -154,89 +113,6 @@ def kelvin(temperature_C: float, where: str) -> float:
     return temperature_C - ABSOLUTE_ZERO_C
 
 
-def _did_you_mean(name: str, choices: set[str]) -> str:
-    """`` (did you mean 'x'?)`` for the closest of ``choices``, or "" when none is close."""
-    hint = difflib.get_close_matches(name, sorted(choices), n=1)
-    return f" (did you mean {hint[0]!r}?)" if hint else ""
-
-
-class _Reader:
-    """Typed access to one TOML table with errors that name ``file: key``."""
-
-    def __init__(self, path: Path, table: dict[str, Any], prefix: str, allowed: set[str]) -> None:
-        self.path, self.table, self.prefix = path, table, prefix
-        for key in table:
-            if key not in allowed:
-                also = _did_you_mean(key, allowed) or f"; allowed: {sorted(allowed)}"
-                raise self.error(key, f"unknown key{also}")
-
-    def error(self, key: str, message: str) -> SpecError:
-        shown = key if _PLAIN_KEY.fullmatch(key) else repr(key)  # a key may hold a line break
-        return SpecError(f"{self.path}: {self.prefix}{shown}: {message}")
-
-    def get(self, key: str, kind: type | tuple[type, ...], default: Any) -> Any:
-        value = self.table.get(key, default)
-        numeric = kind in (int, float, (int, float))
-        wrong = not isinstance(value, kind) or numeric and isinstance(value, bool)
-        if value is not None and wrong:
-            raise self.error(key, f"expected {getattr(kind, '__name__', kind)}, got {value!r}")
-        return value
-
-    def number(self, key: str, default: float) -> float:
-        value = float(self.get(key, (int, float), default))
-        if not math.isfinite(value):
-            raise self.error(key, f"must be a finite number, got {value}")
-        return value
-
-    def symbols(self, key: str, default: tuple[str, ...], distinct: bool = False
-                ) -> tuple[str, ...]:
-        value = self.get(key, list, list(default))
-        if not all(isinstance(v, str) for v in value):
-            raise self.error(key, f"expected a list of strings, got {value!r}")
-        twice = [v for i, v in enumerate(value) if v in value[:i]]
-        if distinct and twice:
-            raise self.error(key, f"{twice[0]!r} is listed twice; list it once")
-        return tuple(value)
-
-    def _grid(self, key: str, value: dict[str, Any]) -> tuple[float, float, float]:
-        grid = _Reader(self.path, value, f"{self.prefix}{key}.", {"start", "stop", "step"})
-        start, stop = grid.number("start", 0.0), grid.number("stop", 1.0)
-        step = grid.number("step", 0.1)
-        if step <= 0 or stop < start:
-            raise self.error(key, "need step > 0 and stop >= start")
-        return start, stop, step
-
-    def count(self, key: str, default: tuple[float, ...]) -> int:
-        """How many values :meth:`numbers` will give for ``key``, computed without building
-        them (as ``np.arange`` counts a ``{start, stop, step}`` grid)."""
-        value = self.get(key, (list, dict), list(default))
-        if isinstance(value, list):
-            return len(value)
-        start, stop, step = self._grid(key, value)
-        points = (stop + step / 2 - start) / step
-        return math.ceil(points) if math.isfinite(points) else sys.maxsize
-
-    def numbers(self, key: str, default: tuple[float, ...]) -> tuple[float, ...]:
-        value = self.get(key, (list, dict), list(default))
-        if isinstance(value, dict):
-            start, stop, step = self._grid(key, value)
-            value = np.arange(start, stop + step / 2, step).tolist()
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
-            raise self.error(key, f"expected numbers, got {value!r}")
-        if not all(math.isfinite(v) for v in value):
-            raise self.error(key, f"expected finite numbers, got {value!r}")
-        if any(v < 0 for v in value):
-            raise self.error(key, f"negative amount {min(value)}")
-        return tuple(round(float(v), 9) for v in value)
-
-    def pairs(self, key: str) -> tuple[tuple[str, str], ...]:
-        value = self.get(key, list, [])
-        if not all(isinstance(p, list) and len(p) == 2 and all(isinstance(s, str) for s in p)
-                   for p in value):
-            raise self.error(key, f"expected a list of [element, element] pairs, got {value!r}")
-        return tuple((a, b) for a, b in value)
-
-
 def load_spec(path: str | Path) -> RunSpec:
     """Read and validate the run spec at ``path`` (see runs/viglas.toml for every key)."""
     path = Path(path)
@@ -249,7 +125,7 @@ def load_spec(path: str | Path) -> RunSpec:
                         f"TOML, see runs/viglas.toml") from exc
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{path}: not valid TOML ({exc})") from exc
-    top = _Reader(path, raw, "", _TOP_KEYS)
+    top = TableReader(path, raw, "", _TOP_KEYS)
     if "space" not in raw and "joins" not in raw:
         raise SpecError(f"{path}: nothing to screen: give a [space] table or [[joins]] "
                         f"(see runs/viglas.toml)")
@@ -260,12 +136,12 @@ def load_spec(path: str | Path) -> RunSpec:
     outputs = _scorer_outputs(top, scorers)
     options = _read_scorer_options(top, scorers)
     joins = _read_joins(top)
-    space, explicit = _read_space(_Reader(path, top.get("space", dict, {}), "space.",
+    space, explicit = _read_space(TableReader(path, top.get("space", dict, {}), "space.",
                                           _SPACE_KEYS))
     if space is None and not explicit and not joins:
         raise SpecError(f"{path}: space: nothing to screen: give grid keys (alkali, centres, "
                         f"halogens, o_per_m...), explicit compositions or a csv")
-    rank = _Reader(path, top.get("rank", dict, {}), "rank.", _RANK_KEYS)
+    rank = TableReader(path, top.get("rank", dict, {}), "rank.", _RANK_KEYS)
     objectives = _read_objectives(rank, outputs)
     confidence = _read_confidence(rank, outputs)
     kinds: dict[str, type | None] = {
@@ -310,7 +186,7 @@ def load_spec(path: str | Path) -> RunSpec:
     )
 
 
-def _scorer_outputs(top: _Reader, scorers: tuple[str, ...]) -> set[str]:
+def _scorer_outputs(top: TableReader, scorers: tuple[str, ...]) -> set[str]:
     producer: dict[str, str] = {}
     for ref in scorers:
         try:
@@ -325,7 +201,7 @@ def _scorer_outputs(top: _Reader, scorers: tuple[str, ...]) -> set[str]:
     return set(producer)
 
 
-def _read_scorer_options(top: _Reader, scorers: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+def _read_scorer_options(top: TableReader, scorers: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     """``scorer_options``, each checked against its scorer's ``__init__``: known names, and
     values of the annotated types (what a scorer would otherwise only reject mid-run)."""
     options = top.get("scorer_options", dict, {})
@@ -347,34 +223,15 @@ def _read_scorer_options(top: _Reader, scorers: tuple[str, ...]) -> dict[str, di
         for name, value in values.items():
             if name not in parameters and not takes_any:
                 raise top.error(f"{key}.{name}", f"scorer {ref!r} takes no option {name!r}"
-                                f"{_did_you_mean(name, set(parameters))}; it takes "
+                                f"{did_you_mean(name, set(parameters))}; it takes "
                                 f"{sorted(parameters)}")
-            if name in hints and not _is_instance(value, hints[name]):
-                raise top.error(f"{key}.{name}", f"expected {_type_name(hints[name])}, got "
+            if name in hints and not fits_annotation(value, hints[name]):
+                raise top.error(f"{key}.{name}", f"expected {type_name(hints[name])}, got "
                                                  f"{value!r}")
     return options
 
 
-def _is_instance(value: Any, hint: Any) -> bool:
-    """Whether ``value`` (from TOML) fits the annotation ``hint``; hints this cannot judge
-    (generics, protocols) accept anything and leave the check to the scorer."""
-    if typing.get_origin(hint) in (typing.Union, types.UnionType):
-        return any(_is_instance(value, arg) for arg in typing.get_args(hint))
-    if hint is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if hint is type(None):
-        return value is None
-    origin = typing.get_origin(hint) or hint
-    return not isinstance(origin, type) or isinstance(value, origin)
-
-
-def _type_name(hint: Any) -> str:
-    return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
-
-
-def _read_space(space: _Reader) -> tuple[CompositionSpace | None, tuple[tuple[str, str], ...]]:
+def _read_space(space: TableReader) -> tuple[CompositionSpace | None, tuple[tuple[str, str], ...]]:
     explicit = [(text, space.path, f"explicit[{i}]")
                 for i, text in enumerate(space.symbols("explicit", ()))]
     csv_path = space.get("csv", str, None)
@@ -437,13 +294,13 @@ def _read_space(space: _Reader) -> tuple[CompositionSpace | None, tuple[tuple[st
     return grid, tuple(normalised)
 
 
-def _read_joins(top: _Reader) -> tuple[Join, ...]:
+def _read_joins(top: TableReader) -> tuple[Join, ...]:
     tables = top.get("joins", list, [])
     joins = []
     for i, table in enumerate(tables):
         if not isinstance(table, dict):
             raise top.error(f"joins[{i}]", "expected a table (write [[joins]])")
-        reader = _Reader(top.path, table, f"joins[{i}].", _JOIN_KEYS)
+        reader = TableReader(top.path, table, f"joins[{i}].", _JOIN_KEYS)
         members = reader.symbols("end_members", (), distinct=True)
         for text in members:
             try:
@@ -464,7 +321,7 @@ def _read_joins(top: _Reader) -> tuple[Join, ...]:
     return tuple(joins)
 
 
-def _read_csv(space: _Reader, path: Path, column: str) -> list[tuple[str, Path, str]]:
+def _read_csv(space: TableReader, path: Path, column: str) -> list[tuple[str, Path, str]]:
     try:
         with path.open(newline="") as handle:
             reader = csv.DictReader(handle)
@@ -476,7 +333,7 @@ def _read_csv(space: _Reader, path: Path, column: str) -> list[tuple[str, Path, 
         raise space.error("csv", f"cannot read {str(path)!r} ({exc})") from exc
 
 
-def _read_objectives(rank: _Reader, outputs: set[str]) -> tuple[Objective, ...]:
+def _read_objectives(rank: TableReader, outputs: set[str]) -> tuple[Objective, ...]:
     table = rank.get("objectives", dict, None)
     if table is None:
         table = {k: v for k, v in DEFAULT_OBJECTIVES.items() if k in outputs}
@@ -484,10 +341,10 @@ def _read_objectives(rank: _Reader, outputs: set[str]) -> tuple[Objective, ...]:
     for column, settings in table.items():
         if column not in outputs:
             raise rank.error(f"objectives.{column}",
-                             f"no scorer produces this column{_did_you_mean(column, outputs)}")
+                             f"no scorer produces this column{did_you_mean(column, outputs)}")
         if not isinstance(settings, dict):
             raise rank.error(f"objectives.{column}", "expected a table {goal, weight, low, high}")
-        obj = _Reader(rank.path, settings, f"rank.objectives.{column}.", _OBJECTIVE_KEYS)
+        obj = TableReader(rank.path, settings, f"rank.objectives.{column}.", _OBJECTIVE_KEYS)
         base = DEFAULT_OBJECTIVES.get(column, {})
         goal = obj.get("goal", str, base.get("goal", "max"))
         if goal not in ("max", "min"):
@@ -506,7 +363,7 @@ def _read_objectives(rank: _Reader, outputs: set[str]) -> tuple[Objective, ...]:
     return tuple(objectives)
 
 
-def _read_confidence(rank: _Reader, outputs: set[str]) -> Confidence:
+def _read_confidence(rank: TableReader, outputs: set[str]) -> Confidence:
     k = rank.number("confidence_k", 0.0)
     if k < 0:
         raise rank.error("confidence_k", f"must be >= 0, got {k}")
@@ -522,56 +379,18 @@ def _read_confidence(rank: _Reader, outputs: set[str]) -> Confidence:
     return Confidence(k, policy, factor, flags)
 
 
-def _read_filter(rank: _Reader, text: str, kinds: Mapping[str, type | None]) -> Filter:
-    match = _FILTER.match(text)
-    if not match:
-        raise rank.error("filters", f"cannot read {text!r}; write e.g. 'tg_K < 298'")
-    column, op, literal = match.groups()
-    if column not in kinds:
-        raise rank.error("filters", f"unknown column {column!r} in {text!r}"
-                                    f"{_did_you_mean(column, set(kinds))}")
-    value: float | str | bool
-    if literal.lower() in ("true", "false"):
-        value = literal.lower() == "true"
-    elif len(literal) > 1 and literal[0] in "'\"" and literal[-1] == literal[0]:
-        value = literal[1:-1]
-    else:
-        try:
-            value = float(literal)
-        except ValueError as exc:
-            raise rank.error("filters", f"cannot read the value {literal!r} in {text!r}; "
-                                        f"quote text ('Na'), write numbers plainly") from exc
-        if not math.isfinite(value):
-            raise rank.error("filters", f"{literal!r} in {text!r} is not a finite number")
-    flt = Filter(column, "==" if op == "=" else op, value)
-    problem = _filter_kind_error(flt, kinds[column])
-    if problem:
-        raise rank.error("filters", problem)
-    return flt
-
-
-def _filter_kind_error(flt: Filter, kind: type | None) -> str | None:
-    """Why ``flt`` cannot compare its column, which holds ``kind`` values (None: unknown)."""
-    given = type(flt.value)
-    names = {bool: "true/false", float: "numbers", str: "text"}
-    if kind is bool and flt.op not in ("==", "!="):
-        return f"{flt.column} holds true/false: compare it with == or !="
-    if kind is None or given is kind:
-        return None
-    return (f"{flt.column} holds {names[kind]}, but {flt} compares it with "
-            f"{names[given]}; write e.g. {_example(flt.column, kind)}")
-
-
-def _example(column: str, kind: type) -> str:
-    return {bool: f"'{column} = true'", float: f"'{column} < 300'",
-            str: f"\"{column} = 'Na'\""}[kind]
+def _read_filter(rank: TableReader, text: str, kinds: Mapping[str, type | None]) -> Filter:
+    try:
+        return parse_filter(text, kinds)
+    except FilterError as exc:
+        raise rank.error("filters", str(exc)) from exc
 
 
 def check_filter_kinds(spec: RunSpec, kinds: Mapping[str, type | None]) -> None:
     """Raise :class:`SpecError` for a filter whose value is of another kind than what ``kinds``
     says its column holds (the pipeline learns the score columns' kinds by scoring a probe)."""
     for flt in spec.filters:
-        problem = _filter_kind_error(flt, kinds.get(flt.column))
+        problem = kind_error(flt, kinds.get(flt.column))
         if problem:
             raise SpecError(f"{spec.source}: rank.filters: {problem}")
 

@@ -1,5 +1,7 @@
-"""The results store: one directory per run holding Parquet files, written atomically and
-checksummed, under a lock.
+"""The results store: the layout of a run directory, its partitions and its checksummed manifest.
+
+Files are written with :mod:`screening.atomic`; the directory's lock is :mod:`screening.runlock`
+and the listing of runs :mod:`screening.runs`.
 
 Layout of ``results/<run-name>/``::
 
@@ -18,28 +20,25 @@ Layout of ``results/<run-name>/``::
     ranked_verified.parquet  ranked, re-scored with the MD conductivity where there is one
     md/                  MD checkpoints and trajectories, md/<protocol>/<candidate>/<stage>/
 
-Every file appears under its final name only once complete (write to a temporary name in the
-same directory, then ``os.replace``), so a reader never sees half a file. That is not enough on
-its own: a crash of the machine, a full disk or a copy cut short can still leave a truncated or
-damaged file under its final name. So every file the run will trust again is recorded with its
-size and checksum (a partition in its ``done`` marker, the final files in ``manifest.json``), and
-a resumed run recomputes what no longer matches. The feature table stays a dataset because it is
-by far the largest (a million rows is over a gigabyte): concatenating it would be a serial copy at
-the end of every run, while pandas, DuckDB, Polars and Spark all read a directory of parts as one
-table.
+Every file appears under its final name only once complete, so a reader never sees half a file.
+That is not enough on its own: a crash of the machine, a full disk or a copy cut short can still
+leave a truncated or damaged file under its final name. So every file the run will trust again is
+recorded with its size and checksum (a partition in its ``done`` marker, the final files in
+``manifest.json``), and a resumed run recomputes what no longer matches. The feature table stays a
+dataset because it is by far the largest (a million rows is over a gigabyte): concatenating it
+would be a serial copy at the end of every run, while pandas, DuckDB, Polars and Spark all read a
+directory of parts as one table.
 """
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
 import shutil
-import socket
 import tomllib
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +47,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import tomli_w
 
-from screening.errors import one_line
+from screening.atomic import atomic_write, write_text
+from screening.errors import StoreError
+from screening.runlock import run_lock as _run_lock
 
 RESULT_TABLES = ("candidates", "features", "scores", "ranked")
 #: Tables ``viglas verify`` adds to a finished run (not part of the screen's manifest).
@@ -56,26 +57,11 @@ VERIFIED_TABLES = ("verified", "ranked_verified")
 PARTS_DIR = ".parts"
 FEATURES_PARTS = "features"
 MANIFEST = "manifest.json"
-LOCK = ".lock"
 #: What :func:`check_partition` answers for a partition that never finished (not damage).
 NOT_FINISHED = "not finished"
-_TMP_MARK = ".tmp-"
 
 #: ``{"bytes": size, "sha256": hex digest}`` of one file.
 Digest = dict[str, Any]
-
-
-class RunNotFoundError(ValueError):
-    """A run name or directory that holds no viglas run."""
-
-
-class StoreError(ValueError):
-    """A run directory that cannot be used: locked by another run, not writable, or holding files
-    that cannot be read."""
-
-
-def _tmp_path(path: Path) -> Path:
-    return path.with_name(f".{path.name}{_TMP_MARK}{os.getpid()}")
 
 
 def file_digest(path: Path) -> Digest:
@@ -109,22 +95,14 @@ def write_parquet(data: pd.DataFrame | pa.Table, path: Path, use_dictionary: boo
     """
     table = data if isinstance(data, pa.Table) else pa.Table.from_pandas(data,
                                                                          preserve_index=False)
-    tmp = _tmp_path(path)
-    pq.write_table(table, tmp, use_dictionary=use_dictionary)
-    digest = file_digest(tmp)  # read back from the page cache: milliseconds per part
-    os.replace(tmp, path)
-    return digest
-
-
-def _write_text(text: str, path: Path) -> None:
-    tmp = _tmp_path(path)
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    with atomic_write(path) as tmp:
+        pq.write_table(table, tmp, use_dictionary=use_dictionary)
+        return file_digest(tmp)  # read back from the page cache: milliseconds per part
 
 
 def write_toml(data: dict[str, Any], path: Path) -> None:
     """Write ``data`` as TOML to ``path`` atomically."""
-    _write_text(tomli_w.dumps(data), path)
+    write_text(path, tomli_w.dumps(data))
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -181,8 +159,7 @@ def restore_partition(run_dir: Path, index: int, features_digest: Digest,
 
 
 def _mark_done(run_dir: Path, index: int, features: Digest, scores: Digest) -> None:
-    _write_text(json.dumps({"features": features, "scores": scores}),
-                _marker_path(run_dir, index))
+    write_text(_marker_path(run_dir, index), json.dumps({"features": features, "scores": scores}))
 
 
 def check_partition(run_dir: Path, index: int) -> str | None:
@@ -225,8 +202,8 @@ def read_manifest(run_dir: Path) -> tuple[bool, dict[str, Digest]] | None:
 
 def write_manifest(run_dir: Path, files: Mapping[str, Digest], complete: bool) -> None:
     """Record the digests of the run's final files; ``complete`` marks the run finished."""
-    _write_text(json.dumps({"complete": complete, "files": dict(files)}, indent=1),
-                run_dir / MANIFEST)
+    write_text(run_dir / MANIFEST, json.dumps({"complete": complete, "files": dict(files)},
+                                              indent=1))
 
 
 def verify_manifest(run_dir: Path, files: Mapping[str, Digest]) -> dict[str, str]:
@@ -269,146 +246,16 @@ def parquet_files(run_dir: Path, table: str) -> list[str]:
     return [str(file) for file in files]
 
 
-def remove_stale_temporaries(run_dir: Path) -> int:
-    """Delete temporary files a killed run left behind; returns how many."""
-    stale = [p for p in run_dir.rglob(f"*{_TMP_MARK}*") if p.is_file()]
-    for path in stale:
-        path.unlink()
-    return len(stale)
-
-
 def remove_parts(run_dir: Path) -> None:
     """Drop the per-partition files once the run's combined tables are written."""
     shutil.rmtree(run_dir / PARTS_DIR, ignore_errors=True)
 
 
-def _holder(lock_path: Path) -> tuple[int | None, str]:
-    """The pid and host written in a lock file (None when unreadable)."""
-    try:
-        pid, _, host = lock_path.read_text().partition(" ")
-        return int(pid), host.strip()
-    except (OSError, ValueError):
-        return None, ""
-
-
-def _created_dirs(path: Path) -> list[Path]:
-    """The directories ``mkdir(parents=True)`` of ``path`` would create, deepest first."""
-    missing = []
-    while not path.exists() and path != path.parent:
-        missing.append(path)
-        path = path.parent
-    return missing
-
-
-@contextmanager
-def run_lock(run_dir: Path, notice: Callable[[str], None]) -> Iterator[None]:
-    """Hold ``run_dir/.lock`` (creating the directory) while the body runs.
-
-    The lock is an ``flock`` on the file, so the kernel drops it when its process dies: a lock
-    file left by a killed run is stale and is taken over with a ``notice``; one held by a live
-    process makes this raise :class:`StoreError` naming its pid. Directories created here are
-    removed again on the way out if nothing but the lock was put in them.
-    """
-    if run_dir.exists() and not run_dir.is_dir():
-        raise StoreError(f"{run_dir} is a file, not a directory; give --out a directory")
-    created = _created_dirs(run_dir)
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        fd = _acquire(run_dir / LOCK)
-    except OSError as exc:
-        _remove_empty(created)
-        raise StoreError(f"cannot write to {run_dir} ({exc.strerror}); give --out a "
-                         f"writable directory") from exc
-    except BaseException:
-        _remove_empty(created)
-        raise
-    try:
-        pid, host = _holder(run_dir / LOCK)
-        if pid is not None:
-            notice(f"{run_dir}: taking over the lock of pid {pid} on {host or 'this machine'}, "
-                   f"which no longer runs (it was killed or crashed)")
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()} {socket.gethostname()}\n".encode())
-        yield
-    finally:
-        (run_dir / LOCK).unlink(missing_ok=True)
-        os.close(fd)
-        _remove_empty(created)
-
-
-def _acquire(lock_path: Path) -> int:
-    """An open descriptor of ``lock_path`` holding its exclusive ``flock``."""
-    for _ in range(3):
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            pid, host = _holder(lock_path)
-            holder = f"pid {pid} on {host or 'this machine'}" if pid is not None else "starting"
-            raise StoreError(f"{lock_path.parent} is in use by another viglas run ({holder}); "
-                             f"wait for it to end or stop it") from None
-        try:
-            if os.fstat(fd).st_ino == os.stat(lock_path).st_ino:
-                return fd
-        except FileNotFoundError:
-            pass
-        os.close(fd)  # the holder removed the file between our open and flock: open it again
-    raise StoreError(f"{lock_path.parent} is being locked and released by other runs; try again")
-
-
-def _remove_empty(directories: list[Path]) -> None:
-    """Remove ``directories`` (deepest first) that are empty; stop at the first that is not."""
-    for directory in directories:
-        try:
-            directory.rmdir()
-        except OSError:
-            return
-
-
-def resolve_run(ref: str, results_root: Path) -> Path:
-    """A run given by name (under ``results_root``) or by directory path."""
-    for candidate in (Path(ref), results_root / ref):
-        if (candidate / "spec.toml").is_file():
-            return candidate
-    runs = ", ".join(r.name for r in iter_runs(results_root)) or "none yet"
-    raise RunNotFoundError(f"no run {ref!r} (looked in {ref} and {results_root / ref}); "
-                           f"runs in {results_root}: {runs}")
-
-
-def iter_runs(results_root: Path) -> list[Path]:
-    """Run directories under ``results_root``, sorted by name."""
-    if not results_root.is_dir():
-        return []
-    return sorted(p for p in results_root.iterdir() if (p / "spec.toml").is_file())
-
-
-def run_summary(run_dir: Path) -> dict[str, Any]:
-    """Name, candidate count, status, date and spec hash of one run, for ``viglas runs``.
-
-    A run whose files cannot be read is listed with status ``corrupt: <why>`` (``viglas run`` on
-    its spec repairs the data files), so one damaged directory does not hide the others.
-    """
-    row: dict[str, Any] = {"name": run_dir.name, "candidates": 0, "ranked": 0,
-                           "status": "incomplete", "created_utc": "", "spec_hash": ""}
-    try:
-        meta = read_meta(run_dir)
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        row["status"] = f"corrupt: spec.toml unreadable ({one_line(exc)[:60]})"
-        return row
-    row["created_utc"] = meta.get("created_utc", "")
-    row["spec_hash"] = meta.get("content_hash", "")
-    for table in ("candidates", "ranked"):
-        path = run_dir / f"{table}.parquet"
-        try:
-            row[table] = pq.read_metadata(path).num_rows if path.exists() else 0
-        except (OSError, pa.ArrowException):
-            row["status"] = f"corrupt: {path.name} unreadable"
-            return row
-    if (read_manifest(run_dir) or (False, {}))[0]:
-        row["status"] = ("complete" if is_complete(run_dir)
-                         else "corrupt: its files differ from manifest.json")
-    return row
+def run_lock(run_dir: Path, notice: object = None) -> AbstractContextManager[None]:
+    """:func:`screening.runlock.run_lock`, for ``screening.md.verify`` until it imports that
+    directly (the takeover notice now goes to logging, so ``notice`` is unused). Transitional:
+    remove it when the physics tier moves over."""
+    return _run_lock(run_dir)
 
 
 def is_complete(run_dir: Path) -> bool:

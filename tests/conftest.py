@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -39,6 +41,16 @@ def write_spec(directory: Path, text: str = TINY_SPEC, name: str = "tiny.toml") 
     return path
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``md`` every test of the physics tier (modules ``test_md*``) and ``slow`` every test
+    that needs :func:`finished_run`, a full screen on a Dask cluster."""
+    for item in items:
+        if item.path.name.startswith("test_md"):
+            item.add_marker(pytest.mark.md)
+        if "finished_run" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _model_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     # Models fitted once per test session, in a private cache (never the user's).
@@ -64,6 +76,31 @@ def viglas(finished_run: Path, monkeypatch: pytest.MonkeyPatch):
         return runner.invoke(main, list(args), catch_exceptions=False)
 
     return invoke
+
+
+class _Collected(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@pytest.fixture()
+def notices() -> Iterator[list[str]]:
+    """The notices (warnings of the ``screening`` loggers) logged during the test, in order.
+
+    A plain handler, not pytest's caplog: a LocalCluster raises every StreamHandler to ERROR
+    while it runs, caplog's included.
+    """
+    handler = _Collected()
+    logger = logging.getLogger("screening")
+    logger.addHandler(handler)
+    try:
+        yield handler.messages
+    finally:
+        logger.removeHandler(handler)
 
 
 def one_line_error(result: Result) -> str:

@@ -158,7 +158,7 @@ def test_runs_lists_corrupt_runs_beside_good_ones(finished_run, tmp_path, monkey
     assert "corrupt: spec.toml unreadable" in status["bad-toml"]
     assert "corrupt: ranked.parquet unreadable" in status["bad-ranked"]
     assert "corrupt: its files differ from manifest.json" in status["cut-features"]
-    assert "complete" in status["tiny"] and "corrupt" not in status["tiny"]
+    assert status["tiny"].split()[3] == "complete"  # the whole word: not "incomplete"
     error = one_line_error(CliRunner().invoke(main, ["query", "cut-features", "--sql",
                                                      "SELECT count(*) FROM features"]))
     assert "part-000000.parquet" in error

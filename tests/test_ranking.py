@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from screening.ranking import desirability, pareto_mask, passes_filters, rank
-from screening.spec import Confidence, Filter, Objective
+from screening.filters import Filter, passes_filters
+from screening.ranking import Confidence, Objective, desirability, pareto_mask, rank
 
 SIGMA = Objective("sigma_log10_S_cm", "max", 3.0, -6.0, -2.0)
 TG = Objective("tg_K", "min", 1.0, 200.0, 400.0)

@@ -14,6 +14,8 @@ from typing import TypeVar
 
 import joblib
 
+from screening.atomic import atomic_write
+
 T = TypeVar("T")
 
 
@@ -35,7 +37,6 @@ def load_or_build(name: str, key: str, build: Callable[[], T]) -> T:
         return joblib.load(path)
     value = build()
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(f".{os.getpid()}.tmp")
-    joblib.dump(value, partial)
-    partial.replace(path)  # atomic: concurrent workers never read a half-written file
+    with atomic_write(path) as tmp:  # concurrent workers never read a half-written file
+        joblib.dump(value, tmp)
     return value

@@ -1,12 +1,12 @@
-"""Scorer registry: built-ins by name, plug-ins by entry point (``viglas.scorers``) or
-``module:Class``."""
+"""Scorer registry: built-ins by name, plug-ins by entry point (``viglas.scorers``),
+``module:Class`` or ``file.py:Class``, found by :mod:`featurizers.plugins`."""
 
 from __future__ import annotations
 
-import importlib
-from importlib.metadata import entry_points
 from typing import Any
 
+from featurizers.plugins import PluginKind
+from screening.errors import UserError
 from screening.scorers.base import Scorer
 
 #: Built-in proxies, imported only when used (they load models and data).
@@ -19,30 +19,17 @@ BUILTIN_SCORERS = {
 ENTRY_POINT_GROUP = "viglas.scorers"
 
 
-class ScorerError(ValueError):
+class ScorerError(UserError):
     """A scorer reference that does not resolve to a :class:`Scorer` subclass."""
 
 
-def _import(target: str, ref: str) -> type:
-    module_name, _, attr = target.partition(":")
-    try:
-        return getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
-        raise ScorerError(f"scorer {ref!r}: cannot import {target!r} ({exc})") from exc
+SCORERS = PluginKind("scorer", ENTRY_POINT_GROUP, BUILTIN_SCORERS, ScorerError)
 
 
 def scorer_class(ref: str) -> type[Scorer]:
-    """Resolve a built-in name, an entry-point name or ``package.module:Class`` to a class."""
-    plugins = {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
-    if ref in BUILTIN_SCORERS:
-        cls = _import(BUILTIN_SCORERS[ref], ref)
-    elif ref in plugins:
-        cls = _import(plugins[ref], ref)
-    elif ":" in ref:
-        cls = _import(ref, ref)
-    else:
-        known = ", ".join(sorted({*BUILTIN_SCORERS, *plugins}))
-        raise ScorerError(f"unknown scorer {ref!r}; known: {known}, or give package.module:Class")
+    """The :class:`Scorer` subclass ``ref`` names: a built-in or entry-point name,
+    ``package.module:Class`` or ``path/to/file.py:Class`` (see :mod:`featurizers.plugins`)."""
+    cls = SCORERS.resolve(ref)
     if not (isinstance(cls, type) and issubclass(cls, Scorer)):
         raise ScorerError(f"scorer {ref!r} is not a subclass of screening.scorers.base.Scorer")
     return cls
@@ -59,4 +46,4 @@ def load_scorer(ref: str, options: dict[str, Any] | None = None) -> Scorer:
 
 def known_scorers() -> list[str]:
     """Names of the built-in and entry-point scorers."""
-    return sorted({*BUILTIN_SCORERS, *(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))})
+    return sorted(SCORERS.names())

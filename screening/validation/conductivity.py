@@ -17,10 +17,7 @@ from screening.models.conductivity_model import (
     ROOM_WINDOW_K,
     TREND_COLUMNS,
     ConductivityConfig,
-    CrossValidation,
-    cross_validate,
     training_rows,
-    trend_selection_path,
 )
 from screening.models.data import CELSIUS_TO_K, load_conductivity_data, table_digest
 from screening.models.fitted import conductivity_training_tg_K
@@ -31,6 +28,11 @@ from screening.models.temperature_law import (
     fit_temperature_law,
 )
 from screening.validation.common import FIGURES, markdown, parity, save
+from screening.validation.conductivity_cv import (
+    CrossValidation,
+    cross_validate,
+    trend_selection_path,
+)
 
 #: Baseline each regime must beat: a magpie random forest (random), the training mean (grouped).
 BAR = {"random": "RF on magpie (all training rows)", "grouped": "training mean"}
