@@ -227,7 +227,7 @@ def report(run_ref: str, out: Path | None, top: int) -> None:
     """Write one self-contained interactive HTML page about RUN (opens offline)."""
     from screening.report import write_report
 
-    run_dir = store.resolve_run(run_ref, _results_root())
+    run_dir = resolve_run(run_ref, _results_root())
     click.echo(f"wrote {write_report(run_dir, out, top)}")
 
 

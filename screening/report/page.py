@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import string
 import tomllib
 from collections.abc import Sequence
@@ -13,6 +12,7 @@ from pathlib import Path
 import tomli_w
 
 from screening import store
+from screening.atomic import write_text
 from screening.report import panels
 from screening.report.html import esc
 from screening.report.run import RunData, load
@@ -83,12 +83,9 @@ def write_report(run_dir: Path, out: Path | None = None, top: int = 200,
     data = load(run_dir)
     title = f"viglas report: {data.spec.get('name', run_dir.name)}"
     page = render(title, [*build_panels(data, top), *extra_panels])
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(page, encoding="utf-8")
-        os.replace(tmp, out)
+        write_text(out, page)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise store.StoreError(f"cannot write {out}: {exc.strerror or exc}") from exc
     return out
