@@ -289,6 +289,9 @@ def _densities(pairs: tuple[str, ...]) -> dict[str, float]:
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("docs/md_calibration.md"), show_default=True,
               help="The report to write (its parity plot goes to figures/ beside it).")
+@click.option("--offsets", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the fitted offsets [the shipped md_calibration.csv that "
+              "verify reads].")
 @click.option("--report-only", is_flag=True,
               help="Simulate nothing; rewrite the report and offsets from what has finished.")
 @click.option("--fixed-density", is_flag=True,
@@ -299,12 +302,14 @@ def _densities(pairs: tuple[str, ...]) -> dict[str, float]:
 @click.option("--workers", type=click.IntRange(min=1), help="LocalCluster workers [cores].")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def calibrate(protocol_names: tuple[str, ...], potentials: tuple[str, ...],
-              out_dir: Path | None, report: Path, report_only: bool, fixed_density: bool,
-              device: str, scheduler: str | None, workers: int | None, quiet: bool) -> None:
+              out_dir: Path | None, report: Path, offsets: Path | None, report_only: bool,
+              fixed_density: bool, device: str, scheduler: str | None, workers: int | None,
+              quiet: bool) -> None:
     """Run the calibration ladder through the physics tier; write docs/md_calibration.md."""
     from screening.md import require_extra
 
     require_extra()
+    from screening.md.calibration import CALIBRATION_PATH
     from screening.md.calibration_report import calibrate as run_calibration
     from screening.md.potentials import load_potential_class
 
@@ -314,13 +319,16 @@ def calibrate(protocol_names: tuple[str, ...], potentials: tuple[str, ...],
     if not report.parent.is_dir():
         raise MDError(f"--report {report}: no directory {report.parent}")
     out_dir = out_dir or _results_root() / "md-calibration"
-    command = " ".join(["viglas calibrate", *sys.argv[2:]]) if sys.argv[1:2] == [
-        "calibrate"] else "viglas calibrate"
+    protocol_names = protocol_names or ("rank",)
+    command = " ".join(["viglas calibrate", *(f"--protocol {p}" for p in protocol_names),
+                        *(f"--potential {p}" for p in potentials), f"--out {out_dir}",
+                        *(["--fixed-density"] if fixed_density else [])])
     try:
-        result = run_calibration(out_dir, protocol_names or ("rank",), potentials, report,
+        result = run_calibration(out_dir, protocol_names, potentials, report,
                                  command, simulate=not report_only, device=device,
                                  scheduler=scheduler, workers=workers,
-                                 fixed_density=fixed_density, progress=not quiet)
+                                 fixed_density=fixed_density, progress=not quiet,
+                                 calibration_path=offsets or CALIBRATION_PATH)
     except KeyboardInterrupt:
         click.echo(f"\nviglas: interrupted; finished segments are saved in {out_dir}. "
                    "Run the same command again to resume.", err=True)

@@ -113,8 +113,9 @@ def run_ladder(out_dir: Path, protocol: Protocol, potential_refs: Sequence[str],
 
 def ladder_rows(out_dir: Path, protocol: Protocol, potential_ref: str,
                 ladder: pd.DataFrame) -> pd.DataFrame:
-    """One row per ladder composition finished under ``protocol`` and ``potential_ref``, joined
-    with its measurement (rows not yet simulated are absent)."""
+    """One row per ladder composition with at least one replica finished under ``protocol`` and
+    ``potential_ref`` (``replicas`` says how many), joined with its measurement (rows not yet
+    simulated are absent)."""
     from screening.md.verify import candidate_result
 
     rows = []
@@ -122,9 +123,9 @@ def ladder_rows(out_dir: Path, protocol: Protocol, potential_ref: str,
         directory = ladder_dir(out_dir, protocol, potential_ref, measured["formula"])
         if not (directory / "meta.json").exists():
             continue
-        row = candidate_result(directory, protocol, ROOM_K, None)
+        row = candidate_result(directory, protocol, ROOM_K, None, partial=True)
         if row is not None:
-            rows.append({**row, "name": measured["name"],
+            rows.append({**row, "name": measured["name"], "replicas_planned": protocol.replicas,
                          "log10_sigma_measured": measured["log10_sigma_S_cm"],
                          "ea_measured_eV": measured.get("ea_eV", np.nan),
                          "density_measured_g_cm3": measured.get("density_g_cm3", np.nan)})

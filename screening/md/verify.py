@@ -211,14 +211,19 @@ def simulate(client: Client, plans: Sequence[Plan], device: str, torch_threads: 
 
 
 def candidate_result(directory: Path, protocol: Protocol, target_K: float,
-                     tg_K: float | None) -> dict | None:
+                     tg_K: float | None, partial: bool = False) -> dict | None:
     """The row of the candidate simulated under ``directory`` (claimed by :func:`claim`), or
-    None while any of its jobs is unfinished."""
+    None while any of its jobs is unfinished; with ``partial`` the replicas that have finished
+    make the row (``replicas`` says how many), None only while none has."""
     meta = json.loads((directory / "meta.json").read_text())
     glass, production = candidate_jobs(meta["formula"], directory, protocol,
                                        meta.get("density_g_cm3"))
-    if not all(job.is_done() for job in (*glass, *production)):
+    finished = {g.replica for g in glass if g.is_done() and all(
+        p.is_done() for p in production if p.replica == g.replica)}
+    if not finished or len(finished) < len(glass) and not partial:
         return None
+    glass = [job for job in glass if job.replica in finished]
+    production = [job for job in production if job.replica in finished]
     glasses = [read_summary(job) for job in glass]
     return {"formula": meta["formula"], "protocol": protocol.name,
             "potential": glasses[0]["potential"],
