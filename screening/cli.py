@@ -212,7 +212,7 @@ def plot(run_ref: str, out: Path | None) -> None:
 @click.option("--formulas", "by_formula", is_flag=True,
               help="Verify the FORMULAs that follow (any notation) instead of the top N.")
 @click.option("--protocol", "protocol_name", type=click.Choice(_MD_PROTOCOLS),
-              default="quick", show_default=True,
+              default="rank", show_default=True,
               help="MD protocol preset (the README's protocol table).")
 @click.option("--potential", help="Potential: a name, an entry point of viglas.potentials, or "
               "module:Class [the one that measured best on the ladder for the protocol].")

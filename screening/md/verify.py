@@ -294,7 +294,7 @@ def _md_cluster(scheduler: str | None, workers: int | None,
     return n, None, max(1, cores // n)
 
 
-def verify(run_dir: Path, protocol_name: str = "quick", top: int | None = None,
+def verify(run_dir: Path, protocol_name: str = "rank", top: int | None = None,
            formulas: Sequence[str] | None = None, potential_ref: str = "chgnet",
            device: str = "auto", scheduler: str | None = None, workers: int | None = None,
            progress: bool = True, densities: dict[str, float] | None = None) -> VerifyResult:
