@@ -180,3 +180,20 @@ def test_calibrate_report_only_on_nothing_says_so(tmp_path, monkeypatch):
     text = report.read_text()
     assert "0 ladder rows finished, too few for a calibration yet" in text
     assert not (tmp_path / "cal.csv").exists()
+
+
+def test_sevennet_batches_cells_in_one_pass_and_matches_its_ase_calculator():
+    from sevenn.calculator import SevenNetCalculator
+
+    from screening.md.potentials import load_potential
+
+    potential = load_potential("sevennet")
+    cells = [random_packing(whole_atoms(f, 12, 24), 1.8, np.random.default_rng(i))
+             for i, f in enumerate(["LiAlCl4", "LiPO3"])]
+    calculator = SevenNetCalculator("7net-0", device="cpu")
+    for atoms, batched in zip(cells, potential.evaluate(cells, stress=True), strict=True):
+        atoms.calc = calculator
+        assert batched.energy_eV == pytest.approx(atoms.get_potential_energy(), abs=1e-4)
+        np.testing.assert_allclose(batched.forces_eV_A, atoms.get_forces(), atol=1e-5)
+        np.testing.assert_allclose(batched.stress_eV_A3, atoms.get_stress(voigt=False),
+                                   atol=1e-7)

@@ -103,30 +103,12 @@ class CHGNetPotential(Potential):
                 for p, atoms in zip(predictions, cells, strict=True)]
 
 
-class ASECalculatorPotential(Potential):
-    """A potential behind an ASE calculator, one cell at a time (subclasses build ``calculator``).
-
-    The calculator is asked afresh for every cell, so nothing is carried from call to call.
-    """
-
-    calculator: object
-
-    def evaluate(self, cells: Sequence[Atoms], stress: bool = False) -> list[Evaluation]:
-        results = []
-        for atoms in cells:
-            wrapped = atoms.copy()
-            wrapped.wrap()
-            wrapped.calc = self.calculator
-            results.append(Evaluation(float(wrapped.get_potential_energy()),
-                                      np.asarray(wrapped.get_forces(), dtype=float),
-                                      np.asarray(wrapped.get_stress(voigt=False), dtype=float)
-                                      if stress else None))
-        return results
-
-
-class SevenNetPotential(ASECalculatorPotential):
+class SevenNetPotential(Potential):
     """SevenNet-0 (Park et al., J. Chem. Theory Comput. 20, 4857 (2024),
-    doi:10.1021/acs.jctc.4c00190), PBE, with the weights shipped in the ``sevenn`` wheel."""
+    doi:10.1021/acs.jctc.4c00190), PBE, with the weights shipped in the ``sevenn`` wheel.
+
+    A batch of cells is one graph batch through the model (as sevenn's own inference does),
+    which matches SevenNet's ASE calculator cell by cell (tests/test_md.py)."""
 
     name = "sevennet"
     model_name, modal = "7net-0", None
@@ -135,14 +117,43 @@ class SevenNetPotential(ASECalculatorPotential):
         super().__init__(device)
         from sevenn.calculator import SevenNetCalculator
 
+        warnings.filterwarnings("ignore", message="No tensor product accelerator")
         with contextlib.redirect_stdout(io.StringIO()):
-            self.calculator = SevenNetCalculator(self.model_name, device=device,
-                                                 modal=self.modal)
+            calculator = SevenNetCalculator(self.model_name, device=device, modal=self.modal)
+        self.model, self.cutoff = calculator.model, calculator.cutoff
 
     @property
     def version(self) -> str:
         head = f", head {self.modal}" if self.modal else ""
         return f"sevenn {importlib.metadata.version('sevenn')}, weights {self.model_name}{head}"
+
+    def evaluate(self, cells: Sequence[Atoms], stress: bool = False) -> list[Evaluation]:
+        import sevenn._keys as KEY
+        from ase.stress import voigt_6_to_full_3x3_stress
+        from sevenn.atom_graph_data import AtomGraphData
+        from sevenn.train.dataload import unlabeled_atoms_to_graph
+        from torch_geometric.data import Batch
+
+        graphs = []
+        for atoms in cells:
+            wrapped = atoms.copy()
+            wrapped.wrap()
+            graph = AtomGraphData.from_numpy_dict(
+                unlabeled_atoms_to_graph(wrapped, self.cutoff, with_shift=False))
+            if self.modal:
+                graph[KEY.DATA_MODALITY] = self.modal
+            graphs.append(graph)
+        self.model.set_is_batch_data(True)
+        output = self.model(Batch.from_data_list(graphs).to(self.device))
+        energies = output[KEY.PRED_TOTAL_ENERGY].detach().cpu().numpy()
+        forces = output[KEY.PRED_FORCE].detach().cpu().numpy().astype(float)
+        # sevenn's stress is (xx, yy, zz, xy, yz, zx) with the opposite sign to ASE's.
+        stresses = -output[KEY.PRED_STRESS].detach().cpu().numpy()[:, [0, 1, 2, 4, 5, 3]]
+        ends = np.cumsum([len(atoms) for atoms in cells])
+        return [Evaluation(float(energies[i]), forces[end - len(atoms):end],
+                           voigt_6_to_full_3x3_stress(stresses[i]).astype(float)
+                           if stress else None)
+                for i, (atoms, end) in enumerate(zip(cells, ends, strict=True))]
 
 
 class SevenNetR2SCANPotential(SevenNetPotential):
