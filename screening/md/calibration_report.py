@@ -139,15 +139,45 @@ def _row_table(rows: pd.DataFrame) -> list[str]:
             f"{r['replicas_planned']} | "
             f"{np.nanmean(r['production_ps_T']):.1f} | {'yes' if all(r['converged_T']) else 'no'}"
             f" | {r['sigma_log10_S_cm_ref']:.2f} +- {r['sigma_log10_unc_ref']:.2f} | "
-            f"{r['loo_log10_sigma']:.2f} | {r['loo_log10_sigma'] - r['log10_sigma_measured']:+.2f}"
-            f" | {r['density_g_cm3']:.2f} +- {r['density_unc_g_cm3']:.2f} | {r['status']} |")
+            f"{_fmt(r.get('loo_log10_sigma', np.nan))} | "
+            f"{_fmt(r.get('loo_log10_sigma', np.nan) - r['log10_sigma_measured'])}"
+            f" | {r['density_g_cm3']:.2f} +- {r['density_unc_g_cm3']:.2f} "
+            f"({_fmt(r.get('density_measured_g_cm3', np.nan)) or 'not known'}) | {r['status']} |")
+    return lines
+
+
+_WHAT_WOULD = (
+    "What would reach the targets: D resolved for the slow glasses too (at 600 K the oxide "
+    "glasses barely move in 1-2 ps, so their D is a noise floor and the offset cannot rank "
+    "them), that is production of 20-100 ps at several temperatures with larger cells (the "
+    "`resolve` protocol, on a GPU: `bench/gpu_md.sh`); a slower quench; and for the "
+    "oxyhalides a potential fine-tuned on their AIMD, since universal potentials are softened "
+    "and over-predict diffusion (shared/docs/domain.md).")
+
+
+def _default(all_metrics: Sequence[Metrics]) -> list[str]:
+    """Why each protocol's default potential is the one it is."""
+    lines = []
+    for protocol in dict.fromkeys(m.protocol for m in all_metrics):
+        candidates = [m for m in all_metrics if m.protocol == protocol]
+        best = best_potential(candidates)
+        others = ", ".join(f"{m.potential} ({m.n_rows} rows, LOO MAE {m.mae_loo:.2f})"
+                           for m in candidates if m is not best)
+        rho = _fmt(best.spearman) or "n/a"
+        lines += [f"Default potential for `{protocol}`: **{best.potential}** ({best.n_rows} rows, "
+                  f"LOO MAE {best.mae_loo:.2f}, Spearman {rho}): the lowest "
+                  "leave-one-out error among the potentials with the most finished rows"
+                  + (f"; against {others}." if others else "; the only one with two or more "
+                     "finished rows so far."), ""]
     return lines
 
 
 def _verdict(m: Metrics) -> str:
     rho_ok, mae_ok = m.spearman >= TARGET_SPEARMAN, m.mae_loo <= TARGET_MAE
-    parts = [f"Spearman rho {m.spearman:.2f} ({'meets' if rho_ok else 'misses'} the target "
-             f"{TARGET_SPEARMAN}{'' if rho_ok else f' by {TARGET_SPEARMAN - m.spearman:.2f}'})",
+    rho = (f"Spearman rho {m.spearman:.2f} ({'meets' if rho_ok else 'misses'} the target "
+           f"{TARGET_SPEARMAN}{'' if rho_ok else f' by {TARGET_SPEARMAN - m.spearman:.2f}'})"
+           if np.isfinite(m.spearman) else "Spearman rho not yet defined (fewer than 3 rows)")
+    parts = [rho,
              f"leave-one-out MAE {m.mae_loo:.2f} decades ({'meets' if mae_ok else 'misses'} the "
              f"target {TARGET_MAE:g}{'' if mae_ok else f' by {m.mae_loo - TARGET_MAE:.2f}'})"]
     return "; ".join(parts) + f", over {m.n_rows} rows"
@@ -191,21 +221,33 @@ def write_report(path: Path, figure: Path, ladder: pd.DataFrame,
         doi = f"doi:{r['source_doi']}" if pd.notna(r.get("source_doi")) else r["source"]
         lines.append(f"| {r['name']} | {r['formula']} | {r['sigma_S_cm']:.3g} | "
                      f"{r['temperature_C']:g} | {_fmt(r.get('ea_eV'))} | {doi} |")
-    lines += ["", "## Metrics", "",
-              "| protocol | potential | rows finished | D(ref) resolved | Spearman rho | offset |"
-              " LOO MAE (decades) | LOO RMS (spread) | Ea MAE (eV, n) |",
-              "|---|---|---|---|---|---|---|---|---|"]
-    for m in all_metrics:
-        lines.append(f"| {m.protocol} | {m.potential} | {m.n_rows} | {m.n_resolved_D} | "
-                     f"{_fmt(m.spearman)} | {m.offset:+.2f} | {m.mae_loo:.2f} | {m.spread:.2f} |"
-                     f" {_fmt(m.ea_mae_eV)} ({m.n_ea}) |")
-    lines += ["", "![parity](figures/md_calibration_parity.png)" if results else "", ""]
-    for m in all_metrics:
-        rows = results[m.protocol, m.potential]
-        lines += [f"## {m.protocol} / {m.potential}", "", _verdict(m) + ".", ""]
+    lines += ["", "## Metrics", ""]
+    if all_metrics:
+        lines += ["| protocol | potential | rows finished | D(ref) resolved | Spearman rho |"
+                  " offset | LOO MAE (decades) | LOO RMS (spread) | Ea MAE (eV, n) |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        lines += [f"| {m.protocol} | {m.potential} | {m.n_rows} | {m.n_resolved_D} | "
+                  f"{_fmt(m.spearman)} | {m.offset:+.2f} | {m.mae_loo:.2f} | {m.spread:.2f} |"
+                  f" {_fmt(m.ea_mae_eV)} ({m.n_ea}) |" for m in all_metrics]
+        lines += ["", "![parity](figures/md_calibration_parity.png)", "", *_default(all_metrics)]
+    else:
+        lines += ["None yet: a protocol and potential needs two finished ladder rows for a "
+                  "leave-one-out offset (three for a Spearman rho).", ""]
+    for (protocol, potential), rows in results.items():
+        lines += [f"## {protocol} / {potential}", ""]
+        m = next((m for m in all_metrics if (m.protocol, m.potential) == (protocol, potential)),
+                 None)
+        if m is not None:
+            lines += [_verdict(m) + ".", ""]
+            if m.spearman < TARGET_SPEARMAN or m.mae_loo > TARGET_MAE:
+                lines += [_WHAT_WOULD, ""]
         pair = pair_separation(rows, "LiAlCl2.5O0.75", "LiPO3")
         if pair:
             lines += [f"Fast against slow: {pair}.", ""]
+        wall_s, ps = rows["wall_s"].sum(), rows["ps_simulated"].sum()
+        lines += [f"Cost: {rows['replicas'].sum()} replicas finished, {ps:.1f} ps of MD in "
+                  f"{wall_s / 3600.0:.1f} worker-hours ({wall_s / ps:.0f} s per ps; wall seconds"
+                  " as the workers saw them, on a shared machine).", ""]
         missing = sorted(set(ladder["formula"]) - set(rows["formula"]))
         if missing:
             lines += [f"Not simulated yet (or still running): {', '.join(missing)}.", ""]
@@ -213,8 +255,9 @@ def write_report(path: Path, figure: Path, ladder: pd.DataFrame,
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text("\n".join(lines) + "\n")
     tmp.replace(path)
-    if results:
-        parity_plot(results, figure)
+    if all_metrics:
+        parity_plot({(m.protocol, m.potential): results[m.protocol, m.potential]
+                     for m in all_metrics}, figure)
 
 
 @dataclass(frozen=True)
@@ -251,10 +294,15 @@ def calibrate(out_dir: Path, protocol_names: Sequence[str], potential_refs: Sequ
             if len(rows) < 2:
                 notes.append(f"- `{protocol.name}` / `{ref}`: {len(rows)} ladder rows finished, "
                              "too few for a calibration yet.")
-                continue
-            all_metrics.append(metrics(rows, protocol.name, ref))
-            results[protocol.name, ref] = rows
+            else:
+                all_metrics.append(metrics(rows, protocol.name, ref))
+            if len(rows):
+                results[protocol.name, ref] = rows
     notes += [f"- Failed: {name}: {error}" for name, error in failed.items()]
+    notes += ["- GPU: `bash bench/gpu_md.sh` runs this ladder under `rank` on one GPU (tasks of "
+              "16 cells per model pass) and prints cells x atoms x steps/s against the CPU path; "
+              "its figures are not on this page unless it was run (it was not in the session "
+              "that wrote the tool: no GPU was lent)."]
     if all_metrics:
         write_calibration(all_metrics, calibration_path)
     figure = report.parent / "figures" / "md_calibration_parity.png"
