@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
@@ -205,6 +206,31 @@ def plot(run_ref: str, out: Path | None) -> None:
         click.echo(f"wrote {path}")
 
 
+def _interrupted(where: Path) -> NoReturn:
+    click.echo(f"\nviglas: interrupted; finished segments are saved in {where}. "
+               "Run the same command again to resume.", err=True)
+    sys.exit(130)
+
+
+def _failures(failed: dict[str, str]) -> None:
+    for name, error in failed.items():
+        click.echo(f"viglas: {name} failed: {error}", err=True)
+
+
+def _md_cluster_options(command: Callable) -> Callable:
+    """The options where ``verify`` and ``calibrate`` run their MD: device, cluster, progress."""
+    for option in reversed([
+        click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
+                     show_default=True),
+        click.option("--scheduler", metavar="ADDRESS",
+                     help="Dask scheduler (default: a LocalCluster)."),
+        click.option("--workers", type=click.IntRange(min=1),
+                     help="LocalCluster workers [cores]."),
+        click.option("--quiet", is_flag=True, help="No progress bar.")]):
+        command = option(command)
+    return command
+
+
 @main.command()
 @click.argument("run_ref", metavar="RUN")
 @click.argument("formula_args", metavar="[FORMULA...]", nargs=-1)
@@ -218,11 +244,7 @@ def plot(run_ref: str, out: Path | None) -> None:
               "module:Class [the one that measured best on the ladder for the protocol].")
 @click.option("--density", "densities", metavar="FORMULA=G_CM3", multiple=True,
               help="Hold FORMULA at this density (NVT throughout); repeatable.")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
-              show_default=True)
-@click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler (default: a LocalCluster).")
-@click.option("--workers", type=click.IntRange(min=1), help="LocalCluster workers [cores].")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@_md_cluster_options
 def verify(run_ref: str, formula_args: tuple[str, ...], top: int | None, by_formula: bool,
            protocol_name: str, potential: str | None, densities: tuple[str, ...], device: str,
            scheduler: str | None, workers: int | None, quiet: bool) -> None:
@@ -244,11 +266,8 @@ def verify(run_ref: str, formula_args: tuple[str, ...], top: int | None, by_form
                             potential or default_potential(protocol_name), device, scheduler,
                             workers, progress=not quiet, densities=fixed)
     except KeyboardInterrupt:
-        click.echo(f"\nviglas: interrupted; finished segments are saved in {run_dir / 'md'}. "
-                   "Run the same command again to resume.", err=True)
-        sys.exit(130)
-    for formula, error in result.failed.items():
-        click.echo(f"viglas: {formula} failed: {error}", err=True)
+        _interrupted(run_dir / "md")
+    _failures(result.failed)
     resumed = f", {result.n_resumed} resumed" if result.n_resumed else ""
     click.echo(f"{run_dir.name}: {result.n_candidates} candidates ({protocol_name}{resumed}), "
                f"{result.ps_simulated:.1f} ps simulated in {result.seconds:.0f} s -> "
@@ -296,11 +315,7 @@ def _densities(pairs: tuple[str, ...]) -> dict[str, float]:
               help="Simulate nothing; rewrite the report and offsets from what has finished.")
 @click.option("--fixed-density", is_flag=True,
               help="Hold rows with a measured density at it (NVT throughout).")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
-              show_default=True)
-@click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler (default: a LocalCluster).")
-@click.option("--workers", type=click.IntRange(min=1), help="LocalCluster workers [cores].")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@_md_cluster_options
 def calibrate(protocol_names: tuple[str, ...], potentials: tuple[str, ...],
               out_dir: Path | None, report: Path, offsets: Path | None, report_only: bool,
               fixed_density: bool, device: str, scheduler: str | None, workers: int | None,
@@ -330,11 +345,8 @@ def calibrate(protocol_names: tuple[str, ...], potentials: tuple[str, ...],
                                  fixed_density=fixed_density, progress=not quiet,
                                  calibration_path=offsets or CALIBRATION_PATH)
     except KeyboardInterrupt:
-        click.echo(f"\nviglas: interrupted; finished segments are saved in {out_dir}. "
-                   "Run the same command again to resume.", err=True)
-        sys.exit(130)
-    for name, error in result.failed.items():
-        click.echo(f"viglas: {name} failed: {error}", err=True)
+        _interrupted(out_dir)
+    _failures(result.failed)
     for m in result.metrics:
         click.echo(f"{m.protocol} / {m.potential}: {m.n_rows} rows, Spearman {m.spearman:.2f}, "
                    f"LOO MAE {m.mae_loo:.2f} decades, offset {m.offset:+.2f} +- {m.spread:.2f}")
