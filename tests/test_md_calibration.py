@@ -197,3 +197,16 @@ def test_sevennet_batches_cells_in_one_pass_and_matches_its_ase_calculator():
         np.testing.assert_allclose(batched.forces_eV_A, atoms.get_forces(), atol=1e-5)
         np.testing.assert_allclose(batched.stress_eV_A3, atoms.get_stress(voigt=False),
                                    atol=1e-7)
+
+
+def test_a_partly_finished_candidate_counts_only_in_the_ladder_report(tmp_path):
+    from screening.md.verify import candidate_jobs, candidate_result, claim
+
+    proto = dataclasses.replace(TINY, replicas=2, production_cap_ps=0.0)
+    claim(tmp_path, "LiAlCl4", proto, LJ)
+    glass, production = candidate_jobs("LiAlCl4", tmp_path, proto)
+    run_jobs([glass[0]], proto, LJ)
+    run_jobs([production[0]], proto, LJ)  # replica 0 only
+    assert candidate_result(tmp_path, proto, 298.15, None) is None
+    row = candidate_result(tmp_path, proto, 298.15, None, partial=True)
+    assert row["replicas"] == 1 and row["D_ref_cm2_s"] > 0
