@@ -135,7 +135,9 @@ def _row_table(rows: pd.DataFrame) -> list[str]:
     for _, r in rows.sort_values("log10_sigma_measured", ascending=False).iterrows():
         lines.append(
             f"| {r['name']} | {r['formula']} | {r['log10_sigma_measured']:.2f} | "
-            f"{r['D_ref_cm2_s']:.2e} +- {r['D_ref_unc_cm2_s']:.1e} | {r['replicas']} of "
+            f"{r['D_ref_cm2_s']:.2e} +- {r['D_ref_unc_cm2_s']:.1e} "
+            f"({'' if is_resolved(r['D_ref_cm2_s'], r['D_ref_unc_cm2_s']) else 'not '}resolved)"
+            f" | {r['replicas']} of "
             f"{r['replicas_planned']} | "
             f"{np.nanmean(r['production_ps_T']):.1f} | {'yes' if all(r['converged_T']) else 'no'}"
             f" | {r['sigma_log10_S_cm_ref']:.2f} +- {r['sigma_log10_unc_ref']:.2f} | "
