@@ -131,7 +131,8 @@ def _fmt(value: float, digits: int = 2) -> str:
 def _row_table(rows: pd.DataFrame) -> list[str]:
     lines = ["| glass | formula | measured log10 sigma | MD D(ref) cm2/s | replicas | ps/replica"
              " | converged | MD log10 sigma(ref) | LOO calibrated | residual |"
-             " density MD (measured) | status |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             " density MD (measured) | status |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for _, r in rows.sort_values("log10_sigma_measured", ascending=False).iterrows():
         lines.append(
             f"| {r['name']} | {r['formula']} | {r['log10_sigma_measured']:.2f} | "
