@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
@@ -26,6 +27,11 @@ from screening.spec import kelvin, load_spec
 #: Errors caused by what the user typed or pointed at; shown as one line, exit status 2.
 #: MDError is named until screening.md rebases it on UserError like every other package's.
 USER_ERRORS = (UserError, MDError)
+
+
+#: The MD protocol presets (kept in step with screening.md.protocol.PROTOCOLS by a test, so the
+#: CLI does not import the physics tier to build its options).
+_MD_PROTOCOLS = ["quick", "standard", "rank", "resolve"]
 
 
 def _results_root() -> Path:
@@ -218,6 +224,31 @@ def plot(run_ref: str, out: Path | None) -> None:
         click.echo(f"wrote {path}")
 
 
+def _interrupted(where: Path) -> NoReturn:
+    click.echo(f"\nviglas: interrupted; finished segments are saved in {where}. "
+               "Run the same command again to resume.", err=True)
+    sys.exit(130)
+
+
+def _failures(failed: dict[str, str]) -> None:
+    for name, error in failed.items():
+        click.echo(f"viglas: {name} failed: {error}", err=True)
+
+
+def _md_cluster_options(command: Callable) -> Callable:
+    """The options where ``verify`` and ``calibrate`` run their MD: device, cluster, progress."""
+    for option in reversed([
+        click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
+                     show_default=True),
+        click.option("--scheduler", metavar="ADDRESS",
+                     help="Dask scheduler (default: a LocalCluster)."),
+        click.option("--workers", type=click.IntRange(min=1),
+                     help="LocalCluster workers [cores]."),
+        click.option("--quiet", is_flag=True, help="No progress bar.")]):
+        command = option(command)
+    return command
+
+
 @main.command()
 @click.argument("run_ref", metavar="RUN")
 @click.option("--out", type=click.Path(path_type=Path), help="The HTML file [RUN/report.html].")
@@ -237,18 +268,17 @@ def report(run_ref: str, out: Path | None, top: int) -> None:
 @click.option("--top", type=click.IntRange(min=1), help="The best N ranked candidates [5].")
 @click.option("--formulas", "by_formula", is_flag=True,
               help="Verify the FORMULAs that follow (any notation) instead of the top N.")
-@click.option("--protocol", "protocol_name", type=click.Choice(["quick", "standard"]),
-              default="quick", show_default=True, help="MD protocol preset.")
-@click.option("--potential", default="chgnet", show_default=True,
-              help="Potential: a name, an entry point of viglas.potentials, or module:Class.")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
-              show_default=True)
-@click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler (default: a LocalCluster).")
-@click.option("--workers", type=click.IntRange(min=1), help="LocalCluster workers [cores].")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--protocol", "protocol_name", type=click.Choice(_MD_PROTOCOLS),
+              default="rank", show_default=True,
+              help="MD protocol preset (the README's protocol table).")
+@click.option("--potential", help="Potential: a name, an entry point of viglas.potentials, or "
+              "module:Class [the one that measured best on the ladder for the protocol].")
+@click.option("--density", "densities", metavar="FORMULA=G_CM3", multiple=True,
+              help="Hold FORMULA at this density (NVT throughout); repeatable.")
+@_md_cluster_options
 def verify(run_ref: str, formula_args: tuple[str, ...], top: int | None, by_formula: bool,
-           protocol_name: str, potential: str, device: str, scheduler: str | None,
-           workers: int | None, quiet: bool) -> None:
+           protocol_name: str, potential: str | None, densities: tuple[str, ...], device: str,
+           scheduler: str | None, workers: int | None, quiet: bool) -> None:
     """Melt-quench MD of RUN's top candidates (or --formulas F ...): D, Ea and sigma."""
     from screening.md import require_extra
 
@@ -256,26 +286,101 @@ def verify(run_ref: str, formula_args: tuple[str, ...], top: int | None, by_form
         raise MDError("name formulas after --formulas, e.g. --formulas LiAlCl4 LiAlCl2.5O0.75")
     if by_formula and top:
         raise MDError("--top and --formulas choose candidates two ways; use one")
+    fixed = _densities(densities)
     require_extra()
+    from screening.md.calibration import default_potential
     from screening.md.verify import verify as run_verify
 
     run_dir = resolve_run(run_ref, _results_root())
     try:
-        result = run_verify(run_dir, protocol_name, top, formula_args, potential, device,
-                            scheduler, workers, progress=not quiet)
+        result = run_verify(run_dir, protocol_name, top, formula_args,
+                            potential or default_potential(protocol_name), device, scheduler,
+                            workers, progress=not quiet, densities=fixed)
     except KeyboardInterrupt:
-        click.echo(f"\nviglas: interrupted; finished segments are saved in {run_dir / 'md'}. "
-                   "Run the same command again to resume.", err=True)
-        sys.exit(130)
-    for formula, error in result.failed.items():
-        click.echo(f"viglas: {formula} failed: {error}", err=True)
+        _interrupted(run_dir / "md")
+    _failures(result.failed)
     resumed = f", {result.n_resumed} resumed" if result.n_resumed else ""
     click.echo(f"{run_dir.name}: {result.n_candidates} candidates ({protocol_name}{resumed}), "
                f"{result.ps_simulated:.1f} ps simulated in {result.seconds:.0f} s -> "
                f"{run_dir / 'verified.parquet'}")
     if not result.verified.empty:
         shown = result.verified[result.verified["protocol"] == protocol_name]
-        click.echo(render(shown[["formula", "ea_eV", "ea_unc_eV", "sigma_log10_S_cm_md",
-                                 "sigma_log10_unc_md", "extrapolation_crosses_tg"]], "table"))
+        click.echo(render(shown[["formula", "potential", "status", "D_ref_cm2_s",
+                                 "D_ref_unc_cm2_s", "sigma_log10_S_cm_md", "sigma_log10_unc_md",
+                                 "sigma_log10_S_cm_cal", "sigma_log10_unc_cal",
+                                 "extrapolation_crosses_tg"]], "table"))
+    if result.failed:
+        sys.exit(1)
+
+
+def _densities(pairs: tuple[str, ...]) -> dict[str, float]:
+    """``--density FORMULA=G_CM3`` options as {normalised formula: g/cm3}."""
+    out = {}
+    for pair in pairs:
+        formula, _, value = pair.partition("=")
+        try:
+            density = float(value)
+        except ValueError:
+            density = float("nan")
+        if not formula or not density > 0:
+            raise MDError(f"--density {pair!r}: write FORMULA=G_CM3 with a positive density, "
+                          "e.g. --density LiPO3=2.3")
+        out[normalise(formula)] = density
+    return out
+
+
+@main.command()
+@click.option("--protocol", "protocol_names", type=click.Choice(_MD_PROTOCOLS), multiple=True,
+              help="Protocol(s) to calibrate; repeatable [rank].")
+@click.option("--potential", "potentials", multiple=True,
+              help="Potential(s) to calibrate, best first; repeatable [chgnet, sevennet].")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where the ladder's MD lives [$VIGLAS_RESULTS/md-calibration].")
+@click.option("--report", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("docs/md_calibration.md"), show_default=True,
+              help="The report to write (its parity plot goes to figures/ beside it).")
+@click.option("--offsets", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the fitted offsets [the shipped md_calibration.csv that "
+              "verify reads].")
+@click.option("--report-only", is_flag=True,
+              help="Simulate nothing; rewrite the report and offsets from what has finished.")
+@click.option("--fixed-density", is_flag=True,
+              help="Hold rows with a measured density at it (NVT throughout).")
+@_md_cluster_options
+def calibrate(protocol_names: tuple[str, ...], potentials: tuple[str, ...],
+              out_dir: Path | None, report: Path, offsets: Path | None, report_only: bool,
+              fixed_density: bool, device: str, scheduler: str | None, workers: int | None,
+              quiet: bool) -> None:
+    """Run the calibration ladder through the physics tier; write docs/md_calibration.md."""
+    from screening.md import require_extra
+
+    require_extra()
+    from screening.md.calibration import CALIBRATION_PATH
+    from screening.md.calibration_report import calibrate as run_calibration
+    from screening.md.potentials import load_potential_class
+
+    potentials = potentials or ("chgnet", "sevennet")
+    for ref in potentials:
+        load_potential_class(ref)  # an unknown name fails here, before any MD
+    if not report.parent.is_dir():
+        raise MDError(f"--report {report}: no directory {report.parent}")
+    out_dir = out_dir or _results_root() / "md-calibration"
+    protocol_names = protocol_names or ("rank",)
+    command = " ".join(["viglas calibrate", *(f"--protocol {p}" for p in protocol_names),
+                        *(f"--potential {p}" for p in potentials), f"--out {out_dir}",
+                        *(["--fixed-density"] if fixed_density else [])])
+    try:
+        result = run_calibration(out_dir, protocol_names, potentials, report,
+                                 command, simulate=not report_only, device=device,
+                                 scheduler=scheduler, workers=workers,
+                                 fixed_density=fixed_density, progress=not quiet,
+                                 calibration_path=offsets or CALIBRATION_PATH)
+    except KeyboardInterrupt:
+        _interrupted(out_dir)
+    _failures(result.failed)
+    for m in result.metrics:
+        click.echo(f"{m.protocol} / {m.potential}: {m.n_rows} rows, Spearman {m.spearman:.2f}, "
+                   f"LOO MAE {m.mae_loo:.2f} decades, offset {m.offset:+.2f} +- {m.spread:.2f}")
+    click.echo(f"{result.ps_simulated:.1f} ps simulated -> {result.report}")
     if result.failed:
         sys.exit(1)

@@ -228,18 +228,23 @@ def verified_run(finished_run: Path, tmp_path_factory) -> Path:
     return run_dir
 
 
-def test_verify_writes_one_finite_row_per_candidate(verified_run):
+def test_verify_writes_one_row_per_candidate_with_its_flag(verified_run):
     table = pd.read_parquet(verified_run / "verified.parquet")
     assert sorted(table["formula"]) == ["LiAlCl2.5O0.75", "LiAlCl4"]
     assert set(table["protocol"]) == {"tiny"} and set(table["potential"]) == {"lennard-jones"}
-    for column in ("ea_eV", "ea_unc_eV", "sigma_log10_S_cm_md", "sigma_log10_unc_md"):
+    for column in ("ea_eV", "ea_unc_eV", "D_ref_cm2_s", "D_ref_unc_cm2_s"):
         assert np.isfinite(table[column]).all()
+    # A conductivity at 25 C only beside a resolved fit; every other row says why not.
+    resolved = table["status"] == "resolved"
+    assert table.loc[resolved, "sigma_log10_S_cm_md"].notna().all()
+    assert table.loc[~resolved, "sigma_log10_S_cm_md"].isna().all()
+    assert table.loc[~resolved, "status"].str.startswith("unresolved: ").all()
     row = table.set_index("formula").loc["LiAlCl2.5O0.75"]
     assert list(row["temperatures_K"]) == [600.0, 800.0, 1000.0] and row["n_atoms"] == 21
     assert all(d > 0 for d in row["D_cm2_s"]) and row["temperature_K"] == 298.15
     scores = pd.read_parquet(verified_run / "scores.parquet").set_index("formula")
     assert row["tg_K"] == pytest.approx(scores.loc["LiAlCl2.5O0.75", "tg_K"])
-    assert (verified_run / "md" / "tiny" / "LiAlCl4" / "T600K" / "trajectory.traj").exists()
+    assert (verified_run / "md" / "tiny" / "LiAlCl4" / "r0" / "T600K" / "trajectory.traj").exists()
 
 
 def test_verify_again_simulates_nothing_and_gives_the_same_table(verified_run, tiny_protocol):
@@ -267,7 +272,7 @@ def test_ranked_verified_uses_the_md_sigma_where_present(verified_run):
     rescored = pd.read_parquet(verified_run / "ranked_verified.parquet").set_index("formula")
     verified = pd.read_parquet(verified_run / "verified.parquet").set_index("formula")
     simulated = [f for f in rescored.index if f in verified.index]
-    resolved = verified["ea_eV"] > verified["ea_unc_eV"]
+    resolved = verified["sigma_log10_S_cm_md"].notna()
     md = [f for f in simulated if resolved[f]]
     assert simulated and (rescored.loc[md, "sigma_source"] == "md").all()
     assert (rescored.loc[[f for f in simulated if f not in md], "sigma_source"]
@@ -317,8 +322,15 @@ def test_prefer_verified_keeps_the_proxy_where_the_md_activation_energy_is_unres
     (["verify", "tiny", "--formulas"], "name formulas after --formulas"),
     (["verify", "tiny", "--top", "2", "--formulas", "LiAlCl4"], "--top and --formulas"),
     (["verify", "tiny", "--formulas", "LiGaBr4"], "LiGaBr4 is not a candidate"),
+    (["verify", "tiny", "--top", "1", "--density", "LiPO3=dense"], "write FORMULA=G_CM3"),
+    (["verify", "tiny", "--top", "1", "--density", "LiPO3=-2"], "write FORMULA=G_CM3"),
+    (["verify", "tiny", "--protocol", "slow"], "'slow' is not one of"),
+    (["calibrate", "--potential", "no-such-potential"], "unknown; use one of"),
+    (["calibrate", "--protocol", "slow"], "'slow' is not one of"),
+    (["calibrate", "--workers", "0"], "0 is not in the range"),
+    (["calibrate", "--report", "no/such/dir/report.md"], "no directory no/such/dir"),
 ])
-def test_bad_verify_requests_fail_in_one_line(finished_run, monkeypatch, args, message):
+def test_bad_md_requests_fail_in_one_line(finished_run, monkeypatch, args, message):
     monkeypatch.setenv("VIGLAS_RESULTS", str(finished_run.parent))
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2

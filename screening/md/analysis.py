@@ -4,8 +4,13 @@
   doi:10.1021/acs.jctc.4c00205): it estimates the covariance of the mean-squared displacement
   and samples the posterior of D; we keep the samples.
 - Nernst-Einstein: sigma = n q^2 D / (H_R k_B T), with the Haven ratio H_R of the protocol.
+- Replicas: D at a temperature is the mean over the melt-quenched replicas, its uncertainty the
+  between-replica spread and the kinisi posteriors together (:func:`replica_mean`).
 - Arrhenius: ln D = ln D0 - Ea / (k_B T), fitted to every joint draw of the per-temperature D
-  samples, so ``ea_eV`` and the extrapolated sigma carry the MD uncertainty through.
+  (log-normal draws with the replica mean and uncertainty), so ``ea_eV`` and the extrapolated
+  sigma carry the MD uncertainty through. A fit is *resolved* when every D and Ea lie above 3
+  uncertainties; only then is sigma extrapolated, otherwise the row says ``unresolved`` and
+  gives D at the reference temperature.
 - The extrapolation to the operating temperature crosses the glass transition when Tg lies
   between it and the lowest MD temperature: below Tg a glass no longer follows the liquid's
   Arrhenius line, so such a value is an optimistic bound (flagged, never hidden).
@@ -25,6 +30,8 @@ _E_C = 1.602176634e-19
 _K_B_J = 1.380649e-23
 #: kinisi's ensemble sampler (its defaults, pinned so results do not move with its releases).
 _WALKERS, _THIN = 32, 10
+#: A value is "resolved" when it is this many standard uncertainties above zero.
+RESOLVED_SIGMAS = 3.0
 
 
 def mobile_species(atoms: Atoms) -> str:
@@ -96,39 +103,104 @@ def extrapolation_crosses_tg(tg_K: float | None, target_K: float,
     return bool(min(target_K, min(temperatures_K)) < tg_K < max(target_K, min(temperatures_K)))
 
 
-def candidate_row(summaries: Sequence[dict], glass: dict, haven_ratio: float, target_K: float,
-                  tg_K: float | None) -> dict:
-    """The ``verified.parquet`` row of one candidate from its production and glass summaries."""
-    summaries = sorted(summaries, key=lambda s: s["temperature_K"])
-    temperatures = [s["temperature_K"] for s in summaries]
-    samples = [np.asarray(s["D_samples_cm2_s"]) for s in summaries]
-    ea, ln_d0 = arrhenius_samples(temperatures, samples)
-    # Conductivity at the operating temperature, with the mobile-ion density of the glass.
-    n_glass = summaries[0]["n_mobile_per_A3"] * glass["density_g_cm3"] / summaries[0][
-        "density_g_cm3"]
-    d_target = np.exp(ln_d0 - ea / (K_B_EV * target_K))
-    log_sigma = log10_sigma_S_cm(d_target, n_glass, target_K, haven_ratio)
+def replica_mean(D_samples: Sequence[np.ndarray]) -> tuple[float, float]:
+    """D (cm2/s) of a composition and its uncertainty from its replicas' posterior samples: the
+    mean over replicas, with variance (between-replica variance + mean posterior variance) / n.
+    The spread between glasses counts in full; one replica has only its posterior."""
+    means = np.array([np.mean(s) for s in D_samples])
+    within = np.mean([np.var(s) for s in D_samples])
+    between = np.var(means, ddof=1) if len(means) > 1 else 0.0
+    return float(means.mean()), float(np.sqrt((between + within) / len(means)))
+
+
+def is_resolved(value: float, uncertainty: float) -> bool:
+    """A value is resolved when it lies more than 3 uncertainties from zero."""
+    return bool(np.isfinite(value) and value > RESOLVED_SIGMAS * uncertainty)
+
+
+def _draws(D_cm2_s: Sequence[float], D_unc_cm2_s: Sequence[float], n: int,
+           seed: int) -> list[np.ndarray]:
+    """Log-normal draws of D per temperature matching each mean and uncertainty."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for d, u in zip(D_cm2_s, D_unc_cm2_s, strict=True):
+        log_sd = np.sqrt(np.log1p((u / d) ** 2)) if d > 0 else 0.0
+        noise = log_sd * rng.standard_normal(n)
+        out.append(np.exp(np.log(max(d, 1e-300)) - log_sd ** 2 / 2 + noise))
+    return out
+
+
+def candidate_row(productions: Sequence[dict], glasses: Sequence[dict], haven_ratio: float,
+                  target_K: float, reference_K: float, tg_K: float | None,
+                  n_draws: int = 4000, seed: int = 0) -> dict:
+    """The ``verified.parquet`` row of one candidate from the summaries of its replicas'
+    production (every replica, every temperature) and glass stages.
+
+    Sigma at ``target_K`` comes only from a resolved Arrhenius fit (two or more temperatures,
+    every D and Ea above 3 uncertainties); otherwise it is NaN and ``status`` says why, while
+    ``D_ref_cm2_s`` (D at ``reference_K``) still ranks.
+    """
+    temperatures = sorted({s["temperature_K"] for s in productions})
+    at = {t: [s for s in productions if s["temperature_K"] == t] for t in temperatures}
+    D, D_unc = zip(*(replica_mean([np.asarray(s["D_samples_cm2_s"]) for s in at[t]])
+                     for t in temperatures), strict=True)
+    ea, ln_d0 = (arrhenius_samples(temperatures, _draws(D, D_unc, n_draws, seed))
+                 if len(temperatures) > 1 else (np.full(n_draws, np.nan), np.full(n_draws, np.nan)))
+    ea_eV, ea_unc_eV = float(np.mean(ea)), float(np.std(ea))
+    d_resolved = [is_resolved(d, u) for d, u in zip(D, D_unc, strict=True)]
+    ref = temperatures.index(reference_K)
+    if len(temperatures) < 2:
+        status = f"unresolved: one temperature, no Ea (D at {reference_K:g} K given)"
+    elif not all(d_resolved):
+        cold = [f"{t:g} K" for t, ok in zip(temperatures, d_resolved, strict=True) if not ok]
+        status = f"unresolved: D below 3 sigma at {', '.join(cold)}"
+    elif not is_resolved(ea_eV, ea_unc_eV):
+        status = f"unresolved: Ea {ea_eV:.2f} +- {ea_unc_eV:.2f} eV is below 3 sigma"
+    else:
+        status = "resolved"
+    first = at[temperatures[0]][0]
+    n_per_A3 = float(np.mean([s["n_mobile_per_A3"] for s in productions]))
+    n_glass = n_per_A3 * np.mean([g["density_g_cm3"] for g in glasses]) / np.mean(
+        [s["density_g_cm3"] for s in productions])
+    sigma_md = sigma_unc_md = float("nan")
+    if status == "resolved":
+        log_sigma = log10_sigma_S_cm(np.exp(ln_d0 - ea / (K_B_EV * target_K)), n_glass,
+                                     target_K, haven_ratio)
+        sigma_md, sigma_unc_md = float(np.mean(log_sigma)), float(np.std(log_sigma))
+    ref_log_sigma = log10_sigma_S_cm(_draws([D[ref]], [D_unc[ref]], n_draws, seed)[0],
+                                     np.mean([s["n_mobile_per_A3"] for s in at[reference_K]]),
+                                     reference_K, haven_ratio)
+    densities = [g["density_g_cm3"] for g in glasses]
     return {
-        "species": summaries[0]["species"],
-        "n_atoms": glass["n_atoms"],
-        "formula_md": glass["formula_md"],
-        "density_g_cm3": glass["density_g_cm3"],
+        "species": first["species"],
+        "n_atoms": glasses[0]["n_atoms"],
+        "formula_md": glasses[0]["formula_md"],
+        "replicas": len(glasses),
+        "density_g_cm3": float(np.mean(densities)),
+        "density_unc_g_cm3": float(np.std(densities, ddof=1)) if len(densities) > 1 else 0.0,
         "temperatures_K": temperatures,
-        "density_g_cm3_T": [s["density_g_cm3"] for s in summaries],
-        "D_cm2_s": [float(np.mean(s)) for s in samples],
-        "D_unc_cm2_s": [float(np.std(s)) for s in samples],
-        "sigma_log10_S_cm_T": [float(np.mean(log10_sigma_S_cm(
-            d, s["n_mobile_per_A3"], s["temperature_K"], haven_ratio)))
-            for d, s in zip(samples, summaries, strict=True)],
-        "ea_eV": float(np.mean(ea)),
-        "ea_unc_eV": float(np.std(ea)),
+        "density_g_cm3_T": [float(np.mean([s["density_g_cm3"] for s in at[t]]))
+                            for t in temperatures],
+        "D_cm2_s": list(D),
+        "D_unc_cm2_s": list(D_unc),
+        "production_ps_T": [float(np.mean([s.get("production_ps", np.nan) for s in at[t]]))
+                            for t in temperatures],
+        "converged_T": [all(s.get("converged", False) for s in at[t]) for t in temperatures],
+        "reference_K": reference_K,
+        "D_ref_cm2_s": D[ref],
+        "D_ref_unc_cm2_s": D_unc[ref],
+        "sigma_log10_S_cm_ref": float(np.mean(ref_log_sigma)),
+        "sigma_log10_unc_ref": float(np.std(ref_log_sigma)),
+        "ea_eV": ea_eV,
+        "ea_unc_eV": ea_unc_eV,
         "log10_D0_cm2_s": float(np.mean(ln_d0) / np.log(10.0)),
         "temperature_K": target_K,
-        "sigma_log10_S_cm_md": float(np.mean(log_sigma)),
-        "sigma_log10_unc_md": float(np.std(log_sigma)),
+        "status": status,
+        "sigma_log10_S_cm_md": sigma_md,
+        "sigma_log10_unc_md": sigma_unc_md,
         "haven_ratio": haven_ratio,
         "tg_K": tg_K,
         "extrapolation_crosses_tg": extrapolation_crosses_tg(tg_K, target_K, temperatures),
-        "ps_simulated": glass["ps"] + sum(s["ps"] for s in summaries),
-        "wall_s": glass["wall_s"] + sum(s["wall_s"] for s in summaries),
+        "ps_simulated": sum(g["ps"] for g in glasses) + sum(s["ps"] for s in productions),
+        "wall_s": sum(g["wall_s"] for g in glasses) + sum(s["wall_s"] for s in productions),
     }

@@ -31,6 +31,8 @@ _CONTACT_FRACTION = 0.75
 _LIKE_CHARGE_FLOOR_A = 2.4
 _ANY_PAIR_FLOOR_A = 1.5
 _INSERTION_TRIES = 20000
+#: Packing fractions tried in turn when a dense composition will not pack (oxide networks).
+_FALLBACK_STEP, _LOWEST_PACKING = 0.05, 0.3
 
 
 class CellError(ValueError):
@@ -131,3 +133,24 @@ def random_packing(counts: dict[str, int], density_g_cm3: float,
             raise CellError(f"could not place {len(symbols)} atoms of {format_formula(counts)} "
                             f"at {density_g_cm3:.2f} g/cm3; lower the packing fraction")
     return Atoms(symbols=symbols, positions=placed, cell=[edge_A] * 3, pbc=True)
+
+
+def pack(counts: dict[str, int], packing_fraction: float, rng: np.random.Generator,
+         target_density_g_cm3: float | None = None) -> tuple[Atoms, float]:
+    """A random packing of ``counts`` and the packing fraction it took: ``packing_fraction``, or
+    lower in steps of 0.05 (down to 0.3) where the atoms do not fit. With a target density the
+    loose packing is then compressed (or expanded) affinely to that density: pack loose, then
+    compress, as dense oxide networks do not pack at their measured density."""
+    fraction = packing_fraction
+    while True:
+        try:
+            atoms = random_packing(counts, density_estimate_g_cm3(counts, fraction), rng)
+            break
+        except CellError:
+            fraction = round(fraction - _FALLBACK_STEP, 6)
+            if fraction < _LOWEST_PACKING:
+                raise
+    if target_density_g_cm3 is not None:
+        ratio = density_g_cm3(atoms) / target_density_g_cm3
+        atoms.set_cell(atoms.cell * ratio ** (1.0 / 3.0), scale_atoms=True)
+    return atoms, fraction

@@ -103,7 +103,118 @@ class CHGNetPotential(Potential):
                 for p, atoms in zip(predictions, cells, strict=True)]
 
 
-_BUILTINS: dict[str, type[Potential]] = {"chgnet": CHGNetPotential}
+class SevenNetPotential(Potential):
+    """SevenNet-0 (Park et al., J. Chem. Theory Comput. 20, 4857 (2024),
+    doi:10.1021/acs.jctc.4c00190), PBE, with the weights shipped in the ``sevenn`` wheel.
+
+    A batch of cells is one graph batch through the model (as sevenn's own inference does),
+    which matches SevenNet's ASE calculator cell by cell (tests/test_md.py)."""
+
+    name = "sevennet"
+    model_name, modal = "7net-0", None
+
+    def __init__(self, device: str = "cpu") -> None:
+        super().__init__(device)
+        from sevenn.calculator import SevenNetCalculator
+
+        warnings.filterwarnings("ignore", message="No tensor product accelerator")
+        with contextlib.redirect_stdout(io.StringIO()):
+            calculator = SevenNetCalculator(self.model_name, device=device, modal=self.modal)
+        self.model, self.cutoff = calculator.model, calculator.cutoff
+
+    @property
+    def version(self) -> str:
+        head = f", head {self.modal}" if self.modal else ""
+        return f"sevenn {importlib.metadata.version('sevenn')}, weights {self.model_name}{head}"
+
+    def evaluate(self, cells: Sequence[Atoms], stress: bool = False) -> list[Evaluation]:
+        import sevenn._keys as KEY
+        from ase.stress import voigt_6_to_full_3x3_stress
+        from sevenn.atom_graph_data import AtomGraphData
+        from sevenn.train.dataload import unlabeled_atoms_to_graph
+        from torch_geometric.data import Batch
+
+        graphs = []
+        for atoms in cells:
+            wrapped = atoms.copy()
+            wrapped.wrap()
+            graph = AtomGraphData.from_numpy_dict(
+                unlabeled_atoms_to_graph(wrapped, self.cutoff, with_shift=False))
+            if self.modal:
+                graph[KEY.DATA_MODALITY] = self.modal
+            graphs.append(graph)
+        self.model.set_is_batch_data(True)
+        output = self.model(Batch.from_data_list(graphs).to(self.device))
+        energies = output[KEY.PRED_TOTAL_ENERGY].detach().cpu().numpy()
+        forces = output[KEY.PRED_FORCE].detach().cpu().numpy().astype(float)
+        # sevenn's stress is (xx, yy, zz, xy, yz, zx) with the opposite sign to ASE's.
+        stresses = -output[KEY.PRED_STRESS].detach().cpu().numpy()[:, [0, 1, 2, 4, 5, 3]]
+        ends = np.cumsum([len(atoms) for atoms in cells])
+        return [Evaluation(float(energies[i]), forces[end - len(atoms):end],
+                           voigt_6_to_full_3x3_stress(stresses[i]).astype(float)
+                           if stress else None)
+                for i, (atoms, end) in enumerate(zip(cells, ends, strict=True))]
+
+
+class SevenNetR2SCANPotential(SevenNetPotential):
+    """SevenNet-MF-0 with its r2SCAN head (same wheel): a meta-GGA reference that binds
+    halides and oxides more tightly than PBE."""
+
+    name = "sevennet-mf-r2scan"
+    model_name, modal = "7net-mf-0", "R2SCAN"
+
+
+class D3Corrected(Potential):
+    """``base`` plus Grimme's D3(BJ) dispersion from torch-dftd (parameters ship in its wheel).
+
+    About ten times the cost of the potential itself on a CPU (shared/docs/domain.md)."""
+
+    base_class: ClassVar[type[Potential]]
+    functional: ClassVar[str] = "pbe"
+
+    def __init__(self, device: str = "cpu") -> None:
+        super().__init__(device)
+        from torch_dftd.torch_dftd3_calculator import TorchDFTD3Calculator
+
+        self.base = self.base_class(device)
+        self.dispersion = TorchDFTD3Calculator(device=device, damping="bj", xc=self.functional)
+
+    @property
+    def version(self) -> str:
+        return (f"{self.base.version} + D3(BJ) torch-dftd "
+                f"{importlib.metadata.version('torch-dftd')}")
+
+    def evaluate(self, cells: Sequence[Atoms], stress: bool = False) -> list[Evaluation]:
+        out = []
+        for atoms, base in zip(cells, self.base.evaluate(cells, stress), strict=True):
+            wrapped = atoms.copy()
+            wrapped.wrap()
+            wrapped.calc = self.dispersion
+            out.append(Evaluation(
+                base.energy_eV + float(wrapped.get_potential_energy()),
+                base.forces_eV_A + np.asarray(wrapped.get_forces(), dtype=float),
+                base.stress_eV_A3 + np.asarray(wrapped.get_stress(voigt=False), dtype=float)
+                if stress else None))
+        return out
+
+
+class CHGNetD3Potential(D3Corrected):
+    """CHGNet (PBE-trained) + D3(BJ)."""
+
+    name = "chgnet-d3"
+    base_class = CHGNetPotential
+
+
+class SevenNetD3Potential(D3Corrected):
+    """SevenNet-0 (PBE) + D3(BJ)."""
+
+    name = "sevennet-d3"
+    base_class = SevenNetPotential
+
+
+_BUILTINS: dict[str, type[Potential]] = {
+    p.name: p for p in (CHGNetPotential, SevenNetPotential, SevenNetR2SCANPotential,
+                        CHGNetD3Potential, SevenNetD3Potential)}
 
 
 def known_potentials() -> list[str]:
@@ -126,6 +237,11 @@ def _resolve(ref: str) -> type:
         raise PotentialError(f"potential {ref!r}: cannot load it: {exc}") from exc
     raise PotentialError(f"potential {ref!r}: unknown; use one of {known_potentials()} or "
                          "'package.module:Class'")
+
+
+def load_potential_class(ref: str) -> type:
+    """The class (or factory) named ``ref``, without constructing it: a cheap check of a name."""
+    return _resolve(ref)
 
 
 def load_potential(ref: str, device: str = "cpu") -> Potential:

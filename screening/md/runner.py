@@ -1,8 +1,9 @@
 """Run the stages of a protocol for a group of cells, checkpointing after every segment.
 
-A *job* is one cell and one stage: the ``glass`` of a candidate, or its production at one
-temperature (which starts from that glass). Jobs of a group advance in lockstep, one batched
-potential call per step. Each job owns a directory::
+A *job* is one cell and one stage: the ``glass`` of a candidate's replica, or that replica's
+production at one temperature (which starts from its glass). Jobs of a group advance in
+lockstep, one batched potential call per step. Each job owns a directory
+(``<candidate>/r<replica>/<stage>``)::
 
     checkpoint.npz        state after the last finished segment (written atomically)
     frames-P-SSSSSS.npz   frames recorded in phase P from step SSSSSS (one file per segment)
@@ -27,10 +28,11 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+from ase import Atoms
 from ase.io import Trajectory
 
 from screening.md import analysis
-from screening.md.cell import density_estimate_g_cm3, density_g_cm3, random_packing, whole_atoms
+from screening.md.cell import density_g_cm3, pack, whole_atoms
 from screening.md.dynamics import CellState, adopt_mean_volume, fire, maxwell_boltzmann, run_md
 from screening.md.potentials import Potential, load_potential
 from screening.md.protocol import Phase, Protocol
@@ -40,32 +42,44 @@ _CHECKPOINT = "checkpoint.npz"
 _FINAL = "final.npz"
 _SUMMARY = "summary.json"
 _TRAJECTORY = "trajectory.traj"
+#: Written by a glass job whose composition only packed at a lower packing fraction.
+_PACKING = "packing.json"
 
 
 @dataclass(frozen=True)
 class Job:
-    """One cell and one stage of ``formula`` under a candidate directory."""
+    """One cell and one stage of ``formula``'s replica ``replica`` under a candidate directory;
+    with ``density_g_cm3`` the cell is held at that density (every phase at constant volume)."""
 
     formula: str
     candidate_dir: Path
     temperature_K: float | None = None
+    replica: int = 0
+    density_g_cm3: float | None = None
 
     @property
     def stage(self) -> str:
         return GLASS if self.temperature_K is None else f"T{self.temperature_K:g}K"
 
     @property
+    def replica_dir(self) -> Path:
+        return self.candidate_dir / f"r{self.replica}"
+
+    @property
     def directory(self) -> Path:
-        return self.candidate_dir / self.stage
+        return self.replica_dir / self.stage
 
     def phases(self, protocol: Protocol) -> tuple[Phase, ...]:
+        fixed = self.density_g_cm3 is not None
         if self.temperature_K is None:
-            return protocol.glass_phases()
-        return protocol.production_phases(self.temperature_K)
+            return protocol.glass_phases(fixed)
+        return protocol.production_phases(self.temperature_K, fixed)
 
     def seed(self, protocol: Protocol) -> np.random.SeedSequence:
-        """Seed from the protocol seed, the formula and the stage, never from Python's hash()."""
-        digest = hashlib.sha256(f"{self.formula}|{self.stage}".encode()).digest()
+        """Seed from the protocol seed, the formula, the stage and the replica, never from
+        Python's hash()."""
+        tag = f"{self.formula}|{self.stage}" + (f"|r{self.replica}" if self.replica else "")
+        digest = hashlib.sha256(tag.encode()).digest()
         return np.random.SeedSequence([protocol.seed, int.from_bytes(digest[:8], "little")])
 
     def is_done(self) -> bool:
@@ -134,12 +148,13 @@ def _start(job: Job, protocol: Protocol) -> _Progress:
     rng = np.random.default_rng(job.seed(protocol))
     if job.temperature_K is None:
         counts = whole_atoms(job.formula, protocol.target_atoms, protocol.max_atoms)
-        atoms = random_packing(counts, density_estimate_g_cm3(counts, protocol.packing_fraction),
-                               rng)
+        atoms, fraction = pack(counts, protocol.packing_fraction, rng, job.density_g_cm3)
+        if fraction != protocol.packing_fraction:
+            (job.directory / _PACKING).write_text(json.dumps({"packing_fraction": fraction}))
         state = CellState(atoms.numbers, atoms.positions, np.array(atoms.cell),
                           np.zeros_like(atoms.positions), rng)
     else:
-        with np.load(job.candidate_dir / GLASS / _FINAL) as glass:
+        with np.load(job.replica_dir / GLASS / _FINAL) as glass:
             state = CellState(glass["numbers"], glass["positions"], glass["cell"],
                               np.zeros_like(glass["positions"]), rng)
     return _Progress(state, 0, 0, 0.0, 0.0)
@@ -218,6 +233,8 @@ def _segment(jobs: list[Job], progress: list[_Progress], protocol: Protocol,
         p.step += n_steps
         p.wall_s += share
         p.ps_done += ps
+        if p.step < phase.n_steps and _converged(job, phase, p.step, protocol):
+            p.step = phase.n_steps  # D is known well enough: the production ends here
         if p.step == phase.n_steps:
             if phase.adopt_mean_volume:
                 adopt_mean_volume(p.state)
@@ -225,6 +242,36 @@ def _segment(jobs: list[Job], progress: list[_Progress], protocol: Protocol,
         _save_checkpoint(job, p)
     if report is not None and ps:
         report(ps * len(jobs))
+
+
+def _converged(job: Job, phase: Phase, step: int, protocol: Protocol) -> bool:
+    """Whether a production phase at ``step`` may stop: at a check point past the minimum
+    length, with D's relative uncertainty below the target. Decided from the frames on disk and
+    a seeded sampler, so a resumed run decides the same."""
+    minimum, every = protocol.steps(protocol.production_ps), protocol.steps(protocol.check_ps)
+    if phase.name != "production" or step < minimum or (step - minimum) % every:
+        return False
+    with np.load(job.replica_dir / GLASS / _FINAL) as glass:
+        atoms = Atoms(numbers=glass["numbers"], positions=glass["positions"],
+                      cell=glass["cell"], pbc=True)
+    samples = _diffusion(job, protocol, atoms, _frames(job))
+    return _is_converged(samples, protocol)
+
+
+def _is_converged(samples: np.ndarray, protocol: Protocol) -> bool:
+    return bool(samples.std() < protocol.target_rel_unc * samples.mean())
+
+
+def _diffusion(job: Job, protocol: Protocol, atoms: Atoms,
+               frames: list[tuple[int, np.ndarray, np.ndarray]]) -> np.ndarray:
+    """Posterior samples of D (cm2/s) from the production frames of ``job`` (``atoms``: the
+    cell, for its species)."""
+    production = len(job.phases(protocol)) - 1
+    recorded = [(pos, cell) for phase, pos, cell in frames if phase == production]
+    return analysis.diffusion_samples(
+        atoms, recorded, protocol.timestep_fs * protocol.record_every / 1000.0,
+        protocol.diffusive_from * protocol.production_ps, seed=protocol.seed,
+        n_samples=protocol.posterior_samples)
 
 
 def _frames(job: Job) -> list[tuple[int, np.ndarray, np.ndarray]]:
@@ -256,18 +303,23 @@ def _finish(job: Job, p: _Progress, protocol: Protocol, potential: Potential) ->
                 cell=state.cell, velocities=state.velocities)
     atoms = state.atoms()
     summary = {"formula": job.formula, "stage": job.stage, "temperature_K": job.temperature_K,
-               "n_atoms": len(atoms), "formula_md": atoms.get_chemical_formula("metal"),
-               "density_g_cm3": density_g_cm3(atoms), "wall_s": p.wall_s, "ps": p.ps_done,
+               "replica": job.replica, "n_atoms": len(atoms),
+               "formula_md": atoms.get_chemical_formula("metal"),
+               "density_g_cm3": density_g_cm3(atoms), "fixed_density": job.density_g_cm3,
+               "wall_s": p.wall_s, "ps": p.ps_done,
                "potential": potential.name, "potential_version": potential.version}
+    if (job.directory / _PACKING).exists():
+        summary |= json.loads((job.directory / _PACKING).read_text())
     if job.temperature_K is not None:
+        samples = _diffusion(job, protocol, atoms, frames)
         production = len(job.phases(protocol)) - 1
-        recorded = [(pos, cell) for phase, pos, cell in frames if phase == production]
-        samples = analysis.diffusion_samples(
-            atoms, recorded, protocol.timestep_fs * protocol.record_every / 1000.0,
-            protocol.diffusive_from * protocol.production_ps, seed=protocol.seed,
-            n_samples=protocol.posterior_samples)
+        production_ps = sum(1 for phase, *_ in frames if phase == production
+                            ) * protocol.record_every * protocol.timestep_fs / 1000.0
+        converged = _is_converged(samples, protocol)
         summary |= {"species": analysis.mobile_species(atoms),
                     "n_mobile_per_A3": analysis.number_density_A3(atoms),
+                    "production_ps": production_ps, "converged": converged,
+                    "stopped_at_cap": not converged and production_ps >= protocol.cap_ps - 1e-9,
                     "D_samples_cm2_s": samples.tolist()}
     _atomic_json(job.directory / _SUMMARY, summary)
     for leftover in [job.directory / _CHECKPOINT, *job.directory.glob("frames-*.npz")]:

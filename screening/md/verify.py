@@ -1,10 +1,11 @@
 """``viglas verify``: melt-quench MD of selected candidates of a finished run, on Dask.
 
-Each candidate's glass is one task; its production at each temperature is one task that depends
+Each replica's glass is one task; its production at each temperature is one task that depends
 on it (on a GPU, tasks take ``gpu_batch_cells`` cells each and run them in one model pass).
-Tasks checkpoint under ``RUN/md/<protocol>/<candidate>/``; at the end every finished candidate
-of the run becomes a row of ``RUN/verified.parquet`` (rebuilt whole, atomically), and the ranked
-table is re-scored with the MD conductivity into ``RUN/ranked_verified.parquet``.
+Tasks checkpoint under ``RUN/md/<protocol>/<candidate>/r<replica>/``; at the end every finished
+candidate of the run becomes a row of ``RUN/verified.parquet`` (rebuilt whole, atomically), with
+the calibrated room-temperature sigma of :mod:`screening.md.calibration` beside the MD's own, and
+the ranked table is re-scored with the MD conductivity into ``RUN/ranked_verified.parquet``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import re
 import sys
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from tqdm.auto import tqdm
 from candidates.notation import normalise
 from screening import ranking, store
 from screening.cluster import check_scheduler, dask_client
-from screening.md import MDError, analysis
+from screening.md import MDError, analysis, calibration
 from screening.md.protocol import PROTOCOLS, Protocol, get_protocol
 from screening.md.runner import Job, ps_done, read_summary, run_jobs
 
@@ -72,15 +73,25 @@ def select(run_dir: Path, top: int | None, formulas: Sequence[str] | None) -> li
     return ranked.sort_values("rank")["formula"].head(top or 5).tolist()
 
 
-def _claim(directory: Path, formula: str, protocol: Protocol, potential_ref: str) -> None:
-    """Mark ``directory`` as this protocol's and potential's, or refuse to mix runs."""
+def candidate_jobs(formula: str, directory: Path, protocol: Protocol,
+                   density_g_cm3: float | None = None) -> tuple[list[Job], list[Job]]:
+    """The glass jobs (one per replica) and production jobs of ``formula`` under ``directory``."""
+    glass = [Job(formula, directory, None, r, density_g_cm3) for r in range(protocol.replicas)]
+    production = [Job(formula, directory, t, r, density_g_cm3) for r in range(protocol.replicas)
+                  for t in protocol.temperatures_K]
+    return glass, production
+
+
+def claim(directory: Path, formula: str, protocol: Protocol, potential_ref: str,
+          density_g_cm3: float | None = None) -> None:
+    """Mark ``directory`` as this protocol's, potential's and density's, or refuse to mix runs."""
     meta = {"formula": formula, "protocol": protocol.name,
-            "protocol_hash": protocol.content_hash,
-            "potential": potential_ref, "parameters": asdict(protocol)}
+            "protocol_hash": protocol.content_hash, "potential": potential_ref,
+            "density_g_cm3": density_g_cm3, "parameters": asdict(protocol)}
     path = directory / "meta.json"
     if path.exists():
         old = json.loads(path.read_text())
-        for key in ("protocol_hash", "potential"):
+        for key in ("protocol_hash", "potential", "density_g_cm3"):
             if old.get(key) != meta[key]:
                 raise VerifyError(f"{directory} holds MD with {key} {old.get(key)!r}, not "
                                   f"{meta[key]!r}; delete it to start again")
@@ -121,21 +132,47 @@ def _has_gpu_workers(client: Client) -> bool:
     return any("GPU" in w.get("resources", {}) for w in client.scheduler_info()["workers"].values())
 
 
-def simulate(client: Client, run_dir: Path, formulas: list[str], protocol: Protocol,
-             potential_ref: str, device: str, torch_threads: int | None,
-             progress: bool) -> dict[str, str]:
-    """Run every job of ``formulas`` on ``client``; returns {formula: error} for failures."""
+@dataclass(frozen=True)
+class Plan:
+    """Jobs of one protocol and potential to run, with a Dask priority (higher runs first)."""
+
+    protocol: Protocol
+    potential_ref: str
+    glass: tuple[Job, ...]
+    production: tuple[Job, ...]
+    priority: int = 0
+
+    def total_ps(self) -> float:
+        p = self.protocol
+        return (len(self.glass) * (p.melt_ps + p.quench_ps)
+                + len(self.production) * (p.npt_ps + p.cap_ps))
+
+
+def plan(directory_of: Callable[[str], Path], formulas: Sequence[str], protocol: Protocol,
+         potential_ref: str, densities: dict[str, float] | None = None,
+         priority: int = 0) -> Plan:
+    """Every replica's glass and production job of ``formulas`` (at ``densities[formula]``
+    where given), each candidate under ``directory_of(formula)``."""
+    densities = densities or {}
+    glass, production = [], []
+    for formula in formulas:
+        g, p = candidate_jobs(formula, directory_of(formula), protocol, densities.get(formula))
+        glass += g
+        production += p
+    return Plan(protocol, potential_ref, tuple(glass), tuple(production), priority)
+
+
+def simulate(client: Client, plans: Sequence[Plan], device: str, torch_threads: int | None,
+             progress: bool, label: str) -> dict[str, str]:
+    """Run every job of ``plans`` on ``client``, each production behind its replica's glass,
+    replica 0 of every plan first; returns {formula: error} for failures (the formula followed
+    by its potential when the plans have more than one)."""
     gpu = _has_gpu_workers(client)
-    batch = protocol.gpu_batch_cells if gpu else 1
     resources = {"GPU": 1} if gpu else None
-    glass = {f: Job(f, candidate_dir(run_dir, protocol, f)) for f in formulas}
-    production = [Job(f, glass[f].candidate_dir, t) for f in formulas
-                  for t in protocol.temperatures_K]
-    jobs = [*glass.values(), *production]
-    total_ps = protocol.total_ps() * len(formulas)
-    done_ps = sum(ps_done(job, protocol) for job in jobs)
+    several = len({p.potential_ref for p in plans}) > 1
+    done_ps = sum(ps_done(job, p.protocol) for p in plans for job in (*p.glass, *p.production))
     failed: dict[str, str] = {}
-    with tqdm(total=total_ps, initial=done_ps, desc=f"verify {protocol.name}",
+    with tqdm(total=sum(p.total_ps() for p in plans), initial=done_ps, desc=label,
               bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f} ps "
                          "[{elapsed}<{remaining}{postfix}]", disable=not progress) as bar:
         def advance(event: tuple[float, dict]) -> None:
@@ -143,62 +180,80 @@ def simulate(client: Client, run_dir: Path, formulas: list[str], protocol: Proto
 
         topic = f"viglas-md-{uuid.uuid4().hex}"  # this call's events, not another client's
         client.subscribe_topic(topic, advance)
-        glass_futures = {}
+        names_of: dict[str, list[str]] = {}  # future key -> the candidates of its group
         futures = as_completed(loop=client.loop)
-        for group in _chunks(list(glass.values()), batch):
-            future = client.submit(run_group, group, protocol, potential_ref, device,
-                                   torch_threads, topic, resources=resources, pure=False)
-            futures.add(future)
-            for job in group:
-                glass_futures[job.formula] = future
-        for group in _chunks(production, batch):
-            after = list({glass_futures[job.formula].key: glass_futures[job.formula]
-                          for job in group}.values())
-            futures.add(client.submit(run_group, group, protocol, potential_ref, device,
-                                      torch_threads, topic, *after, resources=resources,
-                                      pure=False))
-        n_done = sum(1 for f in formulas if all(j.is_done() for j in jobs if j.formula == f))
-        bar.set_postfix_str(f"candidates {n_done}/{len(formulas)}")
+        for p in plans:
+            batch = p.protocol.gpu_batch_cells if gpu else 1
+            args = (p.protocol, p.potential_ref, device, torch_threads, topic)
+            name = (lambda f, ref=p.potential_ref: f"{f} [{ref}]") if several else str
+            glass_futures = {}
+            for group in _chunks(list(p.glass), batch):
+                future = client.submit(run_group, group, *args, resources=resources, pure=False,
+                                       priority=p.priority - 10 * group[0].replica)
+                futures.add(future)
+                names_of[future.key] = [name(j.formula) for j in group]
+                glass_futures |= {(job.formula, job.replica): future for job in group}
+            for group in _chunks(list(p.production), batch):
+                after = list({glass_futures[j.formula, j.replica].key:
+                              glass_futures[j.formula, j.replica] for j in group}.values())
+                future = client.submit(run_group, group, *args, *after, resources=resources,
+                                       pure=False,
+                                       priority=p.priority - 10 * group[0].replica + 1)
+                futures.add(future)
+                names_of[future.key] = [name(j.formula) for j in group]
         for future in futures:
-            group_formulas, error = future.result()
-            for formula in group_formulas if error else ():
-                failed.setdefault(formula, error)
-            n_done = sum(1 for f in formulas
-                         if f not in failed and all(j.is_done() for j in jobs if j.formula == f))
-            bar.set_postfix_str(f"candidates {n_done}/{len(formulas)}")
+            _, error = future.result()
+            for name in names_of[future.key] if error else ():
+                failed.setdefault(name, error)
+            bar.set_postfix_str(f"groups done {bar.n:.0f} ps, failed {len(failed)}")
         client.unsubscribe_topic(topic)
     return failed
 
 
+def candidate_result(directory: Path, protocol: Protocol, target_K: float,
+                     tg_K: float | None, partial: bool = False) -> dict | None:
+    """The row of the candidate simulated under ``directory`` (claimed by :func:`claim`), or
+    None while any of its jobs is unfinished; with ``partial`` the replicas that have finished
+    make the row (``replicas`` says how many), None only while none has."""
+    meta = json.loads((directory / "meta.json").read_text())
+    glass, production = candidate_jobs(meta["formula"], directory, protocol,
+                                       meta.get("density_g_cm3"))
+    finished = {g.replica for g in glass if g.is_done() and all(
+        p.is_done() for p in production if p.replica == g.replica)}
+    if not finished or len(finished) < len(glass) and not partial:
+        return None
+    glass = [job for job in glass if job.replica in finished]
+    production = [job for job in production if job.replica in finished]
+    glasses = [read_summary(job) for job in glass]
+    return {"formula": meta["formula"], "protocol": protocol.name,
+            "potential": glasses[0]["potential"],
+            "potential_version": glasses[0]["potential_version"], "seed": protocol.seed,
+            "fixed_density_g_cm3": meta.get("density_g_cm3"),
+            **analysis.candidate_row([read_summary(j) for j in production], glasses,
+                                     protocol.haven_ratio, target_K,
+                                     protocol.reference_temperature_K, tg_K)}
+
+
 def collect(run_dir: Path) -> pd.DataFrame:
-    """One row per finished candidate and protocol under ``RUN/md``, written to
-    ``verified.parquet`` (and the ranked table re-scored with it); returns the rows."""
+    """One row per finished candidate, protocol and potential under ``RUN/md``, with the
+    calibrated room-temperature sigma, written to ``verified.parquet`` (and the ranked table
+    re-scored with it); returns the rows."""
     spec = store.read_toml(run_dir / "spec.toml")
     target_K = float(spec.get("temperature_C", 25.0)) + 273.15
     tg = pd.read_parquet(run_dir / "scores.parquet", columns=["formula", "tg_K"])
-    tg_of = dict(zip(tg["formula"], tg["tg_K"], strict=True))
+    tg_of = {f: None if pd.isna(t) else float(t)
+             for f, t in zip(tg["formula"], tg["tg_K"], strict=True)}
     rows = []
     for protocol_dir in sorted((run_dir / "md").glob("*")):
         protocol = PROTOCOLS.get(protocol_dir.name)
         for directory in sorted(p for p in protocol_dir.glob("*") if p.is_dir()):
-            meta_path = directory / "meta.json"
-            if protocol is None or not meta_path.exists():
+            if protocol is None or not (directory / "meta.json").exists():
                 continue
-            meta = json.loads(meta_path.read_text())
-            glass_job = Job(meta["formula"], directory)
-            production = [Job(meta["formula"], directory, t) for t in protocol.temperatures_K]
-            if not all(job.is_done() for job in (glass_job, *production)):
-                continue
-            glass = read_summary(glass_job)
-            tg_K = tg_of.get(meta["formula"])
-            row = {"formula": meta["formula"], "protocol": protocol.name,
-                   "potential": glass["potential"], "potential_version": glass["potential_version"],
-                   "seed": protocol.seed,
-                   **analysis.candidate_row([read_summary(j) for j in production], glass,
-                                            protocol.haven_ratio, target_K,
-                                            None if pd.isna(tg_K) else float(tg_K))}
-            rows.append(row)
-    verified = pd.DataFrame(rows)
+            formula = json.loads((directory / "meta.json").read_text())["formula"]
+            row = candidate_result(directory, protocol, target_K, tg_of.get(formula))
+            if row is not None:
+                rows.append(row)
+    verified = calibration.calibrate_rows(pd.DataFrame(rows))
     if not verified.empty:
         store.write_parquet(verified, run_dir / VERIFIED)
         ranked = pd.read_parquet(run_dir / "ranked.parquet")
@@ -239,15 +294,16 @@ def _md_cluster(scheduler: str | None, workers: int | None,
     return n, None, max(1, cores // n)
 
 
-def verify(run_dir: Path, protocol_name: str = "quick", top: int | None = None,
+def verify(run_dir: Path, protocol_name: str = "rank", top: int | None = None,
            formulas: Sequence[str] | None = None, potential_ref: str = "chgnet",
            device: str = "auto", scheduler: str | None = None, workers: int | None = None,
-           progress: bool = True) -> VerifyResult:
+           progress: bool = True, densities: dict[str, float] | None = None) -> VerifyResult:
     """Verify the chosen candidates of ``run_dir`` (see the module docstring), holding the run's
-    lock so a screen or another verify cannot write beside it."""
+    lock so a screen or another verify cannot write beside it; ``densities`` (normalised
+    formula -> g/cm3) holds those candidates at a given density (NVT throughout)."""
     with store.run_lock(run_dir, _notice):
         return _verify(run_dir, protocol_name, top, formulas, potential_ref, device, scheduler,
-                       workers, progress)
+                       workers, progress, densities)
 
 
 def _notice(message: str) -> None:
@@ -256,16 +312,19 @@ def _notice(message: str) -> None:
 
 def _verify(run_dir: Path, protocol_name: str, top: int | None, formulas: Sequence[str] | None,
             potential_ref: str, device: str, scheduler: str | None, workers: int | None,
-            progress: bool) -> VerifyResult:
+            progress: bool, densities: dict[str, float] | None) -> VerifyResult:
     started = time.perf_counter()
     protocol = get_protocol(protocol_name)
     chosen = select(run_dir, top, formulas)
     if scheduler:
         check_scheduler(scheduler)  # before any candidate is claimed under this request
+    densities = densities or {}
     for formula in chosen:
-        _claim(candidate_dir(run_dir, protocol, formula), formula, protocol, potential_ref)
-    all_jobs = [Job(f, candidate_dir(run_dir, protocol, f), t) for f in chosen
-                for t in (None, *protocol.temperatures_K)]
+        claim(candidate_dir(run_dir, protocol, formula), formula, protocol, potential_ref,
+              densities.get(formula))
+    work = plan(lambda f: candidate_dir(run_dir.resolve(), protocol, f), chosen, protocol,
+                potential_ref, densities)
+    all_jobs = [*work.glass, *work.production]
     resumed = sum(1 for f in chosen if any(ps_done(j, protocol) for j in all_jobs
                                            if j.formula == f))
     before = sum(ps_done(job, protocol) for job in all_jobs)
@@ -273,8 +332,8 @@ def _verify(run_dir: Path, protocol_name: str, top: int | None, formulas: Sequen
     if not all(job.is_done() for job in all_jobs):
         n_workers, resources, threads = _md_cluster(scheduler, workers, device)
         with dask_client(scheduler, n_workers, resources=resources) as client:
-            failed = simulate(client, run_dir.resolve(), chosen, protocol, potential_ref,
-                              _resolve_device(device, client), threads, progress)
+            failed = simulate(client, [work], _resolve_device(device, client), threads,
+                              progress, f"verify {protocol.name}")
     simulated = sum(ps_done(job, protocol) for job in all_jobs) - before
     verified = collect(run_dir)
     return VerifyResult(len(chosen), resumed, failed, simulated, time.perf_counter() - started,

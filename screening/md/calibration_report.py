@@ -1,0 +1,314 @@
+"""What the ladder says about the physics tier: metrics, the shipped offsets, the report.
+
+Per protocol and potential, over the ladder rows that have finished:
+
+- Spearman rho between the MD conductivity at the reference temperature and the measured
+  room-temperature one (ranking is what the tier is for);
+- the mean absolute error of log10 sigma after one global offset fitted leave-one-out (each row
+  predicted with an offset fitted to the others), and the root mean square of those residuals,
+  which :func:`screening.md.calibration.calibrated_log10_sigma` uses as the offset's spread;
+- the Ea error where the ladder has a measured Ea and the MD fit is resolved.
+
+:func:`write_calibration` ships the offsets (``md_calibration.csv``, read by ``viglas verify``);
+:func:`write_report` writes ``docs/md_calibration.md`` and its parity plot.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.stats import spearmanr
+
+from screening.md.analysis import is_resolved
+from screening.md.calibration import (
+    CALIBRATION_PATH,
+    CalibrationError,
+    ladder_rows,
+    load_ladder,
+    loo_offsets,
+    run_ladder,
+)
+from screening.md.protocol import get_protocol
+
+#: Targets of issue 17.
+TARGET_SPEARMAN, TARGET_MAE = 0.8, 1.0
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """How one protocol and potential measure on the ladder."""
+
+    protocol: str
+    potential: str
+    n_rows: int
+    n_resolved_D: int
+    spearman: float
+    offset: float
+    spread: float
+    mae_loo: float
+    ea_mae_eV: float
+    n_ea: int
+
+
+def metrics(rows: pd.DataFrame, protocol: str, potential: str) -> Metrics:
+    """The :class:`Metrics` of finished ladder ``rows`` (from :func:`ladder_rows`); their
+    leave-one-out predictions are added to ``rows`` as ``loo_log10_sigma``."""
+    md = rows["sigma_log10_S_cm_ref"].to_numpy(dtype=float)
+    measured = rows["log10_sigma_measured"].to_numpy(dtype=float)
+    offset, predicted = loo_offsets(md, measured)
+    rows["loo_log10_sigma"] = predicted
+    residual = predicted - measured
+    rho = spearmanr(md, measured).statistic if len(rows) > 2 else float("nan")
+    resolved_ea = rows["status"].eq("resolved") & rows["ea_measured_eV"].notna()
+    ea_error = (rows.loc[resolved_ea, "ea_eV"] - rows.loc[resolved_ea, "ea_measured_eV"]).abs()
+    n_resolved = sum(is_resolved(d, u) for d, u in zip(rows["D_ref_cm2_s"],
+                                                       rows["D_ref_unc_cm2_s"], strict=True))
+    return Metrics(protocol, potential, len(rows), n_resolved, float(rho), offset,
+                   float(np.sqrt(np.mean(residual ** 2))), float(np.mean(np.abs(residual))),
+                   float(ea_error.mean()) if len(ea_error) else float("nan"), len(ea_error))
+
+
+def best_potential(all_metrics: Sequence[Metrics]) -> Metrics:
+    """The potential that measures best: most rows finished, then lowest leave-one-out MAE,
+    then highest Spearman rho."""
+    if not all_metrics:
+        raise CalibrationError("no protocol and potential has two finished ladder rows yet")
+    most = max(m.n_rows for m in all_metrics)
+    return min((m for m in all_metrics if m.n_rows == most),
+               key=lambda m: (m.mae_loo, -m.spearman))
+
+
+def write_calibration(all_metrics: Sequence[Metrics], path: Path) -> None:
+    """Write the offsets, one row per protocol and potential, with ``default`` marking the
+    potential that measured best per protocol."""
+    table = pd.DataFrame([asdict(m) for m in all_metrics])
+    table["default"] = False
+    for protocol in table["protocol"].unique():
+        best = best_potential([m for m in all_metrics if m.protocol == protocol])
+        table.loc[(table["protocol"] == protocol) & (table["potential"] == best.potential),
+                  "default"] = True
+    tmp = path.with_name(f".{path.name}.tmp")
+    table.to_csv(tmp, index=False, float_format="%.4g")
+    tmp.replace(path)
+
+
+def parity_plot(results: dict[tuple[str, str], pd.DataFrame], path: Path) -> None:
+    """Measured against leave-one-out calibrated MD log10 sigma, one panel per protocol and
+    potential; open markers: D at the reference temperature not resolved."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(results), figsize=(4.2 * len(results), 4.2), squeeze=False)
+    for ax, ((protocol, potential), rows) in zip(axes[0], results.items(), strict=True):
+        resolved = np.array([is_resolved(d, u) for d, u in zip(
+            rows["D_ref_cm2_s"], rows["D_ref_unc_cm2_s"], strict=True)], dtype=bool)
+        for mask, face in ((resolved, "C0"), (~resolved, "none")):
+            ax.errorbar(rows.loc[mask, "log10_sigma_measured"], rows.loc[mask, "loo_log10_sigma"],
+                        yerr=rows.loc[mask, "sigma_log10_unc_ref"], fmt="o", mfc=face, mec="C0",
+                        ecolor="C0", capsize=2)
+        for _, row in rows.iterrows():
+            ax.annotate(row["name"].split(" ")[0], (row["log10_sigma_measured"],
+                                                    row["loo_log10_sigma"]), fontsize=6)
+        ax.plot([-10, -1], [-10, -1], "k--", lw=0.8)
+        ax.set(xlim=(-10, -1), ylim=(-10, -1), title=f"{protocol} / {potential}",
+               xlabel="measured log10 sigma (S/cm)", ylabel="MD + LOO offset, log10 sigma")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _fmt(value: float, digits: int = 2) -> str:
+    return "" if value is None or not np.isfinite(value) else f"{value:.{digits}f}"
+
+
+def _row_table(rows: pd.DataFrame) -> list[str]:
+    lines = ["| glass | formula | measured log10 sigma | MD D(ref) cm2/s | replicas | ps/replica"
+             " | converged | MD log10 sigma(ref) | LOO calibrated | residual |"
+             " density MD (measured) | status |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for _, r in rows.sort_values("log10_sigma_measured", ascending=False).iterrows():
+        lines.append(
+            f"| {r['name']} | {r['formula']} | {r['log10_sigma_measured']:.2f} | "
+            f"{r['D_ref_cm2_s']:.2e} +- {r['D_ref_unc_cm2_s']:.1e} "
+            f"({'' if is_resolved(r['D_ref_cm2_s'], r['D_ref_unc_cm2_s']) else 'not '}resolved)"
+            f" | {r['replicas']} of "
+            f"{r['replicas_planned']} | "
+            f"{np.nanmean(r['production_ps_T']):.1f} | {'yes' if all(r['converged_T']) else 'no'}"
+            f" | {r['sigma_log10_S_cm_ref']:.2f} +- {r['sigma_log10_unc_ref']:.2f} | "
+            f"{_fmt(r.get('loo_log10_sigma', np.nan))} | "
+            f"{_fmt(r.get('loo_log10_sigma', np.nan) - r['log10_sigma_measured'])}"
+            f" | {r['density_g_cm3']:.2f} +- {r['density_unc_g_cm3']:.2f} "
+            f"({_fmt(r.get('density_measured_g_cm3', np.nan)) or 'not known'}) | {r['status']} |")
+    return lines
+
+
+_WHAT_WOULD = (
+    "What would reach the targets: D resolved for the slow glasses too (at 600 K the oxide "
+    "glasses barely move in 1-2 ps, so their D is a noise floor and the offset cannot rank "
+    "them), that is production of 20-100 ps at several temperatures with larger cells (the "
+    "`resolve` protocol, on a GPU: `bench/gpu_md.sh`); a slower quench; and for the "
+    "oxyhalides a potential fine-tuned on their AIMD, since universal potentials are softened "
+    "and over-predict diffusion (shared/docs/domain.md).")
+
+
+def _default(all_metrics: Sequence[Metrics]) -> list[str]:
+    """Why each protocol's default potential is the one it is."""
+    lines = []
+    for protocol in dict.fromkeys(m.protocol for m in all_metrics):
+        candidates = [m for m in all_metrics if m.protocol == protocol]
+        best = best_potential(candidates)
+        others = ", ".join(f"{m.potential} ({m.n_rows} rows, LOO MAE {m.mae_loo:.2f})"
+                           for m in candidates if m is not best)
+        rho = _fmt(best.spearman) or "n/a"
+        lines += [f"Default potential for `{protocol}`: **{best.potential}** ({best.n_rows} rows, "
+                  f"LOO MAE {best.mae_loo:.2f}, Spearman {rho}): the lowest "
+                  "leave-one-out error among the potentials with the most finished rows"
+                  + (f"; against {others}." if others else "; the only one with two or more "
+                     "finished rows so far."), ""]
+    return lines
+
+
+def _verdict(m: Metrics) -> str:
+    rho_ok, mae_ok = m.spearman >= TARGET_SPEARMAN, m.mae_loo <= TARGET_MAE
+    rho = (f"Spearman rho {m.spearman:.2f} ({'meets' if rho_ok else 'misses'} the target "
+           f"{TARGET_SPEARMAN}{'' if rho_ok else f' by {TARGET_SPEARMAN - m.spearman:.2f}'})"
+           if np.isfinite(m.spearman) else "Spearman rho not yet defined (fewer than 3 rows)")
+    parts = [rho,
+             f"leave-one-out MAE {m.mae_loo:.2f} decades ({'meets' if mae_ok else 'misses'} the "
+             f"target {TARGET_MAE:g}{'' if mae_ok else f' by {m.mae_loo - TARGET_MAE:.2f}'})"]
+    return "; ".join(parts) + f", over {m.n_rows} rows"
+
+
+def pair_separation(rows: pd.DataFrame, fast: str, slow: str) -> str | None:
+    """One sentence on how far apart ``fast`` and ``slow`` are in D at the reference
+    temperature (decades, and whether their 1-sigma intervals overlap), or None if either is
+    not finished."""
+    by = rows.set_index("formula")
+    if fast not in by.index or slow not in by.index:
+        return None
+    f, s = by.loc[fast], by.loc[slow]
+    decades = np.log10(f["D_ref_cm2_s"] / s["D_ref_cm2_s"])
+    apart = f["D_ref_cm2_s"] - f["D_ref_unc_cm2_s"] > s["D_ref_cm2_s"] + s["D_ref_unc_cm2_s"]
+    return (f"{fast} {f['D_ref_cm2_s']:.2e} +- {f['D_ref_unc_cm2_s']:.1e} against {slow} "
+            f"{s['D_ref_cm2_s']:.2e} +- {s['D_ref_unc_cm2_s']:.1e} cm2/s at "
+            f"{f['reference_K']:g} K: {decades:.2f} decades apart, 1-sigma intervals "
+            f"{'separate' if apart else 'overlap'} (wall time {f['wall_s'] / 60:.0f} + "
+            f"{s['wall_s'] / 60:.0f} min of worker time)")
+
+
+def write_report(path: Path, figure: Path, ladder: pd.DataFrame,
+                 results: dict[tuple[str, str], pd.DataFrame], all_metrics: Sequence[Metrics],
+                 command: str, notes: Sequence[str] = ()) -> None:
+    """Write ``docs/md_calibration.md``: the ladder, per protocol and potential the metrics,
+    the rows, the fast-versus-slow pair, and what is not simulated yet."""
+    lines = ["# Physics tier against the calibration ladder", "",
+             f"Written by `{command}` on {datetime.date.today().isoformat()}. "
+             "Every figure below comes from the MD summaries under the run directory; nothing is "
+             "typed by hand. Regenerate with the same command (it resumes unfinished MD and "
+             "rewrites this page from what has finished).", "", *notes, "",
+             "## The ladder", "",
+             f"`screening/data/reference/md_ladder.csv`: {len(ladder)} glasses, measured log10 "
+             f"sigma from {ladder['log10_sigma_S_cm'].min():.2f} to "
+             f"{ladder['log10_sigma_S_cm'].max():.2f} "
+             f"({np.ptp(ladder['log10_sigma_S_cm']):.1f} decades), one source per row.", "",
+             "| glass | formula | sigma S/cm | at C | Ea eV | source |",
+             "|---|---|---|---|---|---|"]
+    for _, r in ladder.iterrows():
+        doi = f"doi:{r['source_doi']}" if pd.notna(r.get("source_doi")) else r["source"]
+        lines.append(f"| {r['name']} | {r['formula']} | {r['sigma_S_cm']:.3g} | "
+                     f"{r['temperature_C']:g} | {_fmt(r.get('ea_eV'))} | {doi} |")
+    lines += ["", "## Metrics", ""]
+    if all_metrics:
+        lines += ["| protocol | potential | rows finished | D(ref) resolved | Spearman rho |"
+                  " offset | LOO MAE (decades) | LOO RMS (spread) | Ea MAE (eV, n) |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        lines += [f"| {m.protocol} | {m.potential} | {m.n_rows} | {m.n_resolved_D} | "
+                  f"{_fmt(m.spearman)} | {m.offset:+.2f} | {m.mae_loo:.2f} | {m.spread:.2f} |"
+                  f" {_fmt(m.ea_mae_eV)} ({m.n_ea}) |" for m in all_metrics]
+        lines += ["", "![parity](figures/md_calibration_parity.png)", "", *_default(all_metrics)]
+    else:
+        lines += ["None yet: a protocol and potential needs two finished ladder rows for a "
+                  "leave-one-out offset (three for a Spearman rho).", ""]
+    for (protocol, potential), rows in results.items():
+        lines += [f"## {protocol} / {potential}", ""]
+        m = next((m for m in all_metrics if (m.protocol, m.potential) == (protocol, potential)),
+                 None)
+        if m is not None:
+            lines += [_verdict(m) + ".", ""]
+            if m.spearman < TARGET_SPEARMAN or m.mae_loo > TARGET_MAE:
+                lines += [_WHAT_WOULD, ""]
+        pair = pair_separation(rows, "LiAlCl2.5O0.75", "LiPO3")
+        if pair:
+            lines += [f"Fast against slow: {pair}.", ""]
+        wall_s, ps = rows["wall_s"].sum(), rows["ps_simulated"].sum()
+        lines += [f"Cost: {rows['replicas'].sum()} replicas finished, {ps:.1f} ps of MD in "
+                  f"{wall_s / 3600.0:.1f} worker-hours ({wall_s / ps:.0f} s per ps; wall seconds"
+                  " as the workers saw them, on a shared machine).", ""]
+        missing = sorted(set(ladder["formula"]) - set(rows["formula"]))
+        if missing:
+            lines += [f"Not simulated yet (or still running): {', '.join(missing)}.", ""]
+        lines += _row_table(rows) + [""]
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text("\n".join(lines) + "\n")
+    tmp.replace(path)
+    if all_metrics:
+        parity_plot({(m.protocol, m.potential): results[m.protocol, m.potential]
+                     for m in all_metrics}, figure)
+
+
+@dataclass(frozen=True)
+class CalibrationResult:
+    """What one ``viglas calibrate`` did."""
+
+    metrics: tuple[Metrics, ...]
+    failed: dict[str, str]
+    ps_simulated: float
+    report: Path
+
+
+def calibrate(out_dir: Path, protocol_names: Sequence[str], potential_refs: Sequence[str],
+              report: Path, command: str, simulate: bool = True, device: str = "cpu",
+              scheduler: str | None = None, workers: int | None = None,
+              fixed_density: bool = False, progress: bool = True,
+              calibration_path: Path = CALIBRATION_PATH) -> CalibrationResult:
+    """Run (or resume) the ladder under each protocol with each potential unless ``simulate``
+    is False, then write the offsets and the report (its figure under ``figures/`` beside it)
+    from every row that has finished. The pair of issue 17 (LiAlCl2.5O0.75 and LiPO3) runs
+    first, all its replicas, with the first potential."""
+    protocols = [get_protocol(name) for name in protocol_names]
+    ladder = load_ladder()
+    failed, simulated = {}, 0.0
+    for protocol in protocols if simulate else ():
+        run = run_ladder(out_dir, protocol, potential_refs, ladder, device, scheduler, workers,
+                         fixed_density, progress, first=("LiAlCl2.5O0.75", "LiPO3"))
+        failed |= run.failed
+        simulated += run.ps_simulated
+    results, all_metrics, notes = {}, [], []
+    for protocol in protocols:
+        for ref in potential_refs:
+            rows = ladder_rows(out_dir, protocol, ref, ladder)
+            if len(rows) < 2:
+                notes.append(f"- `{protocol.name}` / `{ref}`: {len(rows)} ladder rows finished, "
+                             "too few for a calibration yet.")
+            else:
+                all_metrics.append(metrics(rows, protocol.name, ref))
+            if len(rows):
+                results[protocol.name, ref] = rows
+    notes += [f"- Failed: {name}: {error}" for name, error in failed.items()]
+    notes += ["- GPU: `bash bench/gpu_md.sh` runs this ladder under `rank` on one GPU (tasks of "
+              "16 cells per model pass) and prints cells x atoms x steps/s against the CPU path; "
+              "its figures are not on this page unless it was run (it was not in the session "
+              "that wrote the tool: no GPU was lent)."]
+    if all_metrics:
+        write_calibration(all_metrics, calibration_path)
+    figure = report.parent / "figures" / "md_calibration_parity.png"
+    figure.parent.mkdir(parents=True, exist_ok=True)
+    write_report(report, figure, ladder, results, all_metrics, command, notes)
+    return CalibrationResult(tuple(all_metrics), failed, simulated, report)
