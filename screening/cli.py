@@ -25,8 +25,7 @@ from screening.scorers import known_scorers, load_scorer
 from screening.spec import kelvin, load_spec
 
 #: Errors caused by what the user typed or pointed at; shown as one line, exit status 2.
-#: MDError is named until screening.md rebases it on UserError like every other package's.
-USER_ERRORS = (UserError, MDError)
+USER_ERRORS = UserError
 
 
 #: The MD protocol presets (kept in step with screening.md.protocol.PROTOCOLS by a test, so the

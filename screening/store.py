@@ -38,7 +38,6 @@ import os
 import shutil
 import tomllib
 from collections.abc import Mapping, Sequence
-from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +48,6 @@ import tomli_w
 
 from screening.atomic import atomic_write, write_text
 from screening.errors import StoreError
-from screening.runlock import run_lock as _run_lock
 
 RESULT_TABLES = ("candidates", "features", "scores", "ranked")
 #: Tables ``viglas verify`` adds to a finished run (not part of the screen's manifest).
@@ -249,13 +247,6 @@ def parquet_files(run_dir: Path, table: str) -> list[str]:
 def remove_parts(run_dir: Path) -> None:
     """Drop the per-partition files once the run's combined tables are written."""
     shutil.rmtree(run_dir / PARTS_DIR, ignore_errors=True)
-
-
-def run_lock(run_dir: Path, notice: object = None) -> AbstractContextManager[None]:
-    """:func:`screening.runlock.run_lock`, for ``screening.md.verify`` until it imports that
-    directly (the takeover notice now goes to logging, so ``notice`` is unused). Transitional:
-    remove it when the physics tier moves over."""
-    return _run_lock(run_dir)
 
 
 def is_complete(run_dir: Path) -> bool:

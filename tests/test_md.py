@@ -130,7 +130,7 @@ def test_potentials_resolve_by_name_and_module_and_fail_in_one_line():
     assert load_potential(LJ).version.startswith("ase ")
     with pytest.raises(PotentialError, match="unknown; use one of"):
         load_potential("no-such-potential")
-    with pytest.raises(PotentialError, match="cannot load it"):
+    with pytest.raises(PotentialError, match="cannot import"):
         load_potential("no_such_module:Potential")
 
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import importlib.util
 
+from candidates.errors import UserError
+
 #: Distributions the tier needs, by import name.
 EXTRA_MODULES = ("torch", "chgnet", "kinisi", "ase")
 
 
-class MDError(ValueError):
+class MDError(UserError):
     """A physics-tier request that cannot run; shown as one line by the CLI."""
 
 

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
+from screening.atomic import atomic_write, write_text
 from screening.md.analysis import is_resolved
 from screening.md.calibration import (
     CALIBRATION_PATH,
@@ -92,9 +93,8 @@ def write_calibration(all_metrics: Sequence[Metrics], path: Path) -> None:
         best = best_potential([m for m in all_metrics if m.protocol == protocol])
         table.loc[(table["protocol"] == protocol) & (table["potential"] == best.potential),
                   "default"] = True
-    tmp = path.with_name(f".{path.name}.tmp")
-    table.to_csv(tmp, index=False, float_format="%.4g")
-    tmp.replace(path)
+    with atomic_write(path) as tmp:
+        table.to_csv(tmp, index=False, float_format="%.4g")
 
 
 def parity_plot(results: dict[tuple[str, str], pd.DataFrame], path: Path) -> None:
@@ -255,9 +255,7 @@ def write_report(path: Path, figure: Path, ladder: pd.DataFrame,
         if missing:
             lines += [f"Not simulated yet (or still running): {', '.join(missing)}.", ""]
         lines += _row_table(rows) + [""]
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text("\n".join(lines) + "\n")
-    tmp.replace(path)
+    write_text(path, "\n".join(lines) + "\n")
     if all_metrics:
         parity_plot({(m.protocol, m.potential): results[m.protocol, m.potential]
                      for m in all_metrics}, figure)

@@ -22,6 +22,7 @@ from pymatgen.core import Element, Species
 
 from candidates.formula import format_formula, parse_plain
 from candidates.space import ALKALIS, CHALCOGENS, HALOGENS
+from screening.md import MDError
 
 AVOGADRO = 6.02214076e23
 _INTEGRAL_TOL = 1e-6
@@ -35,7 +36,7 @@ _INSERTION_TRIES = 20000
 _FALLBACK_STEP, _LOWEST_PACKING = 0.05, 0.3
 
 
-class CellError(ValueError):
+class CellError(MDError):
     """A composition that cannot be turned into a simulation cell."""
 
 

@@ -12,7 +12,6 @@ A reference names a potential as a built-in (``chgnet``), an entry point in the 
 from __future__ import annotations
 
 import contextlib
-import importlib
 import importlib.metadata
 import io
 import warnings
@@ -24,6 +23,7 @@ from typing import ClassVar
 import numpy as np
 from ase import Atoms, units
 
+from featurizers.plugins import PluginKind
 from screening.md import MDError
 
 ENTRY_POINT_GROUP = "viglas.potentials"
@@ -217,36 +217,22 @@ _BUILTINS: dict[str, type[Potential]] = {
                         CHGNetD3Potential, SevenNetD3Potential)}
 
 
+POTENTIALS = PluginKind("potential", ENTRY_POINT_GROUP, _BUILTINS, PotentialError)
+
+
 def known_potentials() -> list[str]:
     """Built-in and installed (entry point) potential names."""
-    installed = [ep.name for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)]
-    return sorted({*_BUILTINS, *installed})
-
-
-def _resolve(ref: str) -> type:
-    if ref in _BUILTINS:
-        return _BUILTINS[ref]
-    entry_points = {ep.name: ep for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
-    module_name, colon, attribute = ref.partition(":")
-    try:
-        if ref in entry_points:
-            return entry_points[ref].load()
-        if colon and module_name and attribute:
-            return getattr(importlib.import_module(module_name), attribute)
-    except Exception as exc:
-        raise PotentialError(f"potential {ref!r}: cannot load it: {exc}") from exc
-    raise PotentialError(f"potential {ref!r}: unknown; use one of {known_potentials()} or "
-                         "'package.module:Class'")
+    return sorted(POTENTIALS.names())
 
 
 def load_potential_class(ref: str) -> type:
     """The class (or factory) named ``ref``, without constructing it: a cheap check of a name."""
-    return _resolve(ref)
+    return POTENTIALS.resolve(ref)
 
 
 def load_potential(ref: str, device: str = "cpu") -> Potential:
     """The potential named ``ref`` (see the module docstring) on ``device``."""
-    target = _resolve(ref)
+    target = POTENTIALS.resolve(ref)
     try:
         potential = target(device=device)
     except Exception as exc:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ import numpy as np
 from ase import Atoms
 from ase.io import Trajectory
 
+from screening.atomic import atomic_write, write_text
 from screening.md import analysis
 from screening.md.cell import density_g_cm3, pack, whole_atoms
 from screening.md.dynamics import CellState, adopt_mean_volume, fire, maxwell_boltzmann, run_md
@@ -87,16 +87,12 @@ class Job:
 
 
 def _atomic_npz(path: Path, **arrays: np.ndarray) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as handle:
+    with atomic_write(path) as tmp, open(tmp, "wb") as handle:
         np.savez(handle, **arrays)
-    os.replace(tmp, path)
 
 
 def _atomic_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=1))
-    os.replace(tmp, path)
+    write_text(path, json.dumps(data, indent=1))
 
 
 def read_summary(job: Job) -> dict:
@@ -290,15 +286,14 @@ def _frames(job: Job) -> list[tuple[int, np.ndarray, np.ndarray]]:
 def _finish(job: Job, p: _Progress, protocol: Protocol, potential: Potential) -> None:
     state = p.state
     frames = _frames(job)
-    tmp = job.directory / f".{_TRAJECTORY}.tmp-{os.getpid()}"
-    with Trajectory(str(tmp), "w") as trajectory:
+    with (atomic_write(job.directory / _TRAJECTORY) as tmp,
+          Trajectory(str(tmp), "w") as trajectory):
         for phase, positions, cell in frames:
             atoms = state.atoms()
             atoms.set_cell(cell)
             atoms.positions = positions
             atoms.info["phase"] = job.phases(protocol)[phase].name
             trajectory.write(atoms)
-    os.replace(tmp, job.directory / _TRAJECTORY)
     _atomic_npz(job.directory / _FINAL, numbers=state.numbers, positions=state.positions,
                 cell=state.cell, velocities=state.velocities)
     atoms = state.atoms()

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -30,6 +29,7 @@ from screening.cluster import check_scheduler, dask_client
 from screening.md import MDError, analysis, calibration
 from screening.md.protocol import PROTOCOLS, Protocol, get_protocol
 from screening.md.runner import Job, ps_done, read_summary, run_jobs
+from screening.runlock import run_lock
 
 VERIFIED = "verified.parquet"
 RANKED_VERIFIED = "ranked_verified.parquet"
@@ -301,13 +301,9 @@ def verify(run_dir: Path, protocol_name: str = "rank", top: int | None = None,
     """Verify the chosen candidates of ``run_dir`` (see the module docstring), holding the run's
     lock so a screen or another verify cannot write beside it; ``densities`` (normalised
     formula -> g/cm3) holds those candidates at a given density (NVT throughout)."""
-    with store.run_lock(run_dir, _notice):
+    with run_lock(run_dir):
         return _verify(run_dir, protocol_name, top, formulas, potential_ref, device, scheduler,
                        workers, progress, densities)
-
-
-def _notice(message: str) -> None:
-    print(f"viglas: {message}", file=sys.stderr)
 
 
 def _verify(run_dir: Path, protocol_name: str, top: int | None, formulas: Sequence[str] | None,
