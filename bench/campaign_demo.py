@@ -166,7 +166,8 @@ def render(out: Path, docs: Path) -> None:
                        for path in sorted((out / name / "campaign").glob("round-*/md.parquet"))],
                       ignore_index=True)
     columns = ["strategy", "round", "formula", "sigma_log10_S_cm", "sigma_log10_unc",
-               "md_sigma_log10_S_cm", "md_sigma_log10_unc", "md_resolved", "z", "wall_s"]
+               "md_sigma_log10_S_cm", "md_sigma_log10_unc", "ea_eV", "ea_unc_eV", "md_resolved",
+               "z", "wall_s"]
     text = ["Rank of the best VIGLAS-window composition after each round:", "",
             progress.to_markdown(index=False, floatfmt=".4g"), "",
             "Every pick, its prediction when picked and its MD estimate (log10 S/cm):", "",
