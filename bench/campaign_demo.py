@@ -13,9 +13,11 @@
 3. After every round records the rank of the best composition of the VIGLAS window
    (Li or Na, Al, Cl, O with 0.5 < O/Al < 1) and the wall time, in ``progress.csv``.
 
-``--render`` turns ``progress.csv`` into ``docs/figures/campaign_demo.png`` and the tables of
-``docs/campaign_demo_tables.md``. ``demo-cpu`` is a protocol registered here, cheaper than
-``quick`` (48 atoms, 0.3 ps melt and quench, 0.6 ps production): what 2 shared CPU cores allow.
+``--what-if NaAlCl2.5O0.75 -2.88 0.8`` shows what one resolved MD point at the measured value
+would do to the held-out screen. ``--render`` turns ``progress.csv`` into
+``docs/figures/campaign_demo.png`` and the tables of ``docs/campaign_demo_tables.md``.
+``demo-cpu`` is a protocol registered here, cheaper than ``quick`` (48 atoms, 0.3 ps melt and
+quench, 0.6 ps production): what 2 shared CPU cores allow.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ import numpy as np
 import pandas as pd
 
 from featurizers.fractions import fraction_matrix
-from screening.campaign.rounds import run_campaign
+from screening.campaign.learn import LENGTH_SCALE
+from screening.campaign.rounds import Space, run_campaign
 from screening.campaign.state import Settings, round_dir
 from screening.md import protocol
 from screening.pipeline import run_screen
@@ -176,6 +179,19 @@ def render(out: Path, docs: Path) -> None:
     (docs / "campaign_demo_tables.md").write_text("\n".join(text))
 
 
+def what_if(out: Path, formula: str, log10_sigma: float, unc: float) -> pd.DataFrame:
+    """The held-out screen corrected by one hypothetical resolved MD point (``formula`` at
+    ``log10_sigma`` +- ``unc``): the VIGLAS-window rows' ranks after it. Not an MD result: what
+    the correction would do with a physics tier that resolved the glass."""
+    space = Space.load(out / "base")
+    model = space.mean[space.formulas.get_loc(formula)]
+    point = pd.DataFrame({"formula": [formula], "md_sigma_log10_S_cm": [log10_sigma],
+                          "md_sigma_log10_unc": [unc], "residual": [log10_sigma - model]})
+    ranked = space.rank(*space.corrected(point, LENGTH_SCALE), "a hypothetical MD point")
+    return ranked.loc[viglas_window(ranked["formula"]),
+                      ["rank", "formula", "sigma_log10_S_cm", "sigma_log10_unc"]]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("results/campaign-demo"))
@@ -188,10 +204,17 @@ def main() -> None:
     parser.add_argument("--render", action="store_true", help="Only turn progress.csv into "
                         "the figure and tables.")
     parser.add_argument("--docs", type=Path, default=Path("docs"))
+    parser.add_argument("--what-if", nargs=3, metavar=("FORMULA", "LOG10_SIGMA", "UNC"),
+                        help="Print the window's ranks after one hypothetical MD point.")
     args = parser.parse_args()
     protocol.PROTOCOLS.setdefault(DEMO_CPU.name, DEMO_CPU)
     if args.render:
         render(args.out, args.docs)
+        return
+    if args.what_if:
+        formula, log10_sigma, unc = args.what_if
+        print(what_if(args.out, formula, float(log10_sigma), float(unc)).head(12).to_markdown(
+            index=False, floatfmt=".2f"))
         return
     run(args.out, args.rounds, args.batch, args.protocol, args.potential, args.device,
         args.workers)
