@@ -15,7 +15,7 @@
 
 ``--what-if NaAlCl2.5O0.75 -2.88 0.8`` shows what one resolved MD point at the measured value
 would do to the held-out screen. ``--render`` turns ``progress.csv`` into
-``docs/figures/campaign_demo.png`` and the tables of ``docs/campaign_demo_tables.md``.
+``docs/figures/campaign_demo.png`` and the tables of ``docs/campaign.md``.
 ``demo-cpu`` is a protocol registered here, cheaper than ``quick`` (48 atoms, 0.3 ps melt and
 quench, 0.6 ps production): what 2 shared CPU cores allow.
 """
@@ -41,6 +41,8 @@ from screening.pipeline import run_screen
 from screening.spec import load_spec
 
 STRATEGIES = ("ucb", "greedy", "random")
+#: Where ``--render`` puts its tables in docs/campaign.md.
+TABLES_START, TABLES_END = "<!-- campaign-demo tables -->", "<!-- end of campaign-demo tables -->"
 SPEC = """
 name = "campaign-demo"
 description = "The demo space widened to more centres, scored without the chloroaluminates"
@@ -145,20 +147,24 @@ def run(out: Path, rounds: int, batch: int, protocol_name: str, potential: str, 
 
 
 def render(out: Path, docs: Path) -> None:
-    """``progress.csv`` -> the figure and the tables of docs/campaign.md."""
+    """``progress.csv`` -> the figure and the tables of docs/campaign.md (between its
+    :data:`TABLES_START` and :data:`TABLES_END` lines)."""
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     progress = pd.read_csv(out / "progress.csv")
     start = progress[progress["round"] == 0].iloc[0]
     fig, ax = plt.subplots(figsize=(6, 4))
-    for name in STRATEGIES:
+    # Strategies often tie; a small sideways offset keeps every line in sight.
+    for offset, marker, name in zip((-0.06, 0.0, 0.06), "os^", STRATEGIES, strict=True):
         rows = progress[progress["strategy"] == name].sort_values("round")
-        ax.plot([0, *rows["round"]], [start["best_window_rank"], *rows["best_window_rank"]],
-                marker="o", label=name)
+        ax.plot(np.r_[0, rows["round"]] + offset,
+                [start["best_window_rank"], *rows["best_window_rank"]], marker=marker,
+                label=name)
     ax.set_xlabel("round")
+    ax.set_xticks(range(int(progress["round"].max()) + 1))
     ax.set_ylabel("rank of the best VIGLAS-window composition")
-    ax.invert_yaxis()
+    ax.set_ylim(max(10, progress["best_window_rank"].max() + 3), 0.5)
     ax.legend()
     ax.set_title(f"{int(start['ranked_rows'])} ranked candidates, chloroaluminates held out")
     fig.tight_layout()
@@ -176,7 +182,9 @@ def render(out: Path, docs: Path) -> None:
             "Every pick, its prediction when picked and its MD estimate (log10 S/cm):", "",
             picks[[c for c in columns if c in picks]].to_markdown(index=False, floatfmt=".3g"),
             ""]
-    (docs / "campaign_demo_tables.md").write_text("\n".join(text))
+    page = docs / "campaign.md"
+    head, rest = page.read_text().split(TABLES_START)
+    page.write_text("\n".join([head + TABLES_START, *text, TABLES_END + rest.split(TABLES_END)[1]]))
 
 
 def what_if(out: Path, formula: str, log10_sigma: float, unc: float) -> pd.DataFrame:
