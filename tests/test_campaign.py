@@ -28,6 +28,7 @@ from screening.campaign.pick import chemical_systems
 from screening.campaign.rounds import Space, _picks, run_campaign
 from screening.cli import main
 from screening.md import protocol
+from screening.md.verify import candidate_dir
 from tests.conftest import one_line_error
 from tests.test_md import LJ, TINY
 
@@ -197,6 +198,9 @@ def test_a_campaign_killed_in_its_second_round_resumes_to_the_same_rounds(
         campaigned, finished_run, tmp_path, monkeypatch):
     run_dir = tmp_path / "tiny"
     shutil.copytree(finished_run, run_dir)
+    # Round 1's MD as the reference ran it (it is deterministic), so the time goes to round 2.
+    first = pd.read_parquet(state.round_dir(campaigned, 1) / "picks.parquet")["formula"][0]
+    shutil.copytree(candidate_dir(campaigned, TINY, first), candidate_dir(run_dir, TINY, first))
     process = _campaign_process(run_dir)
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and process.poll() is None:
