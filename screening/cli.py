@@ -383,3 +383,59 @@ def calibrate(protocol_names: tuple[str, ...], potentials: tuple[str, ...],
     click.echo(f"{result.ps_simulated:.1f} ps simulated -> {result.report}")
     if result.failed:
         sys.exit(1)
+
+
+@main.command()
+@click.argument("run_ref", metavar="RUN")
+@click.option("--rounds", type=click.IntRange(min=1), required=True,
+              help="Rounds to reach (a finished campaign is extended, a killed one resumed).")
+@click.option("--batch", type=click.IntRange(min=1), required=True,
+              help="Candidates simulated per round.")
+@click.option("--acquisition", type=click.Choice(["ucb", "ei", "greedy", "random"]),
+              default="ucb", show_default=True, help="How picks are chosen.")
+@click.option("--kappa", type=click.FloatRange(min=0.0), default=2.0, show_default=True,
+              help="UCB weight of the uncertainty: mean + kappa x sd.")
+@click.option("--all-rows", is_flag=True, help="Pick among every ranked row, not only glass "
+              "formers.")
+@click.option("--protocol", "protocol_name", default="quick", show_default=True,
+              help="MD protocol preset.")
+@click.option("--potential", default="chgnet", show_default=True,
+              help="Potential: a name, an entry point of viglas.potentials, or module:Class.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
+              show_default=True)
+@click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler (default: a LocalCluster).")
+@click.option("--workers", type=click.IntRange(min=1), help="LocalCluster workers [cores].")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def campaign(run_ref: str, rounds: int, batch: int, acquisition: str, kappa: float,
+             all_rows: bool, protocol_name: str, potential: str, device: str,
+             scheduler: str | None, workers: int | None, quiet: bool) -> None:
+    """Rounds of pick -> MD -> learn -> re-rank over RUN; writes RUN/campaign/."""
+    from screening.md import require_extra
+
+    require_extra()
+    from screening.campaign.rounds import run_campaign
+    from screening.campaign.state import Settings
+    from screening.cluster import check_scheduler
+    from screening.md.potentials import load_potential
+    from screening.md.protocol import get_protocol
+
+    settings = Settings(batch, acquisition, kappa, protocol_name, potential,
+                        glass_formers_only=not all_rows)
+    settings.check()
+    run_dir = store.resolve_run(run_ref, _results_root())
+    get_protocol(protocol_name)
+    load_potential(potential)
+    if scheduler:
+        check_scheduler(scheduler)
+    try:
+        result = run_campaign(run_dir, rounds, settings, device, scheduler, workers,
+                              progress=not quiet)
+    except KeyboardInterrupt:
+        click.echo(f"\nviglas: interrupted; finished rounds and MD segments are saved in "
+                   f"{run_dir}. Run the same command again to resume.", err=True)
+        sys.exit(130)
+    for formula, error in result.failed.items():
+        click.echo(f"viglas: {formula} failed: {error}", err=True)
+    resumed = f" ({result.resumed_rounds} already done)" if result.resumed_rounds else ""
+    click.echo(f"{run_dir.name}: {result.rounds} rounds{resumed} in {result.seconds:.0f} s -> "
+               f"{result.report}")

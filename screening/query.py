@@ -1,8 +1,9 @@
 """Query a run's Parquet tables with SQL through DuckDB, read-only and sandboxed.
 
 Each table of the run (``candidates``, ``features``, ``scores``, ``ranked``, and after
-``viglas verify`` also ``verified`` and ``ranked_verified``) is a DuckDB view over its Parquet
-file (for ``features``, its dataset of part files), so
+``viglas verify`` also ``verified`` and ``ranked_verified``, after ``viglas campaign`` the
+``campaign_*`` views of :data:`screening.campaign.state.VIEWS` over its complete rounds) is a
+DuckDB view over its Parquet file (for ``features``, its dataset of part files), so
 ``SELECT ... FROM ranked JOIN features USING (formula)`` works and nothing is copied or modified.
 
 The connection may read those files and nothing else: once the views exist, DuckDB's external
@@ -22,6 +23,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from screening.campaign.state import view_tables
 from screening.errors import UserError, one_line
 from screening.store import RESULT_TABLES, VERIFIED_TABLES, StoreError, parquet_files
 
@@ -52,12 +54,15 @@ def connect(run_dir: Path) -> duckdb.DuckDBPyConnection:
     so that it can read those table files and nothing else (see the module docstring)."""
     con = duckdb.connect()
     allowed: list[str] = []
+    # A campaign view joins one file per round; a round whose MD all failed lacks its columns.
+    tables = {table: ([table], "") for table in VIEWS} | {
+        view: (parts, ", union_by_name = true") for view, parts in view_tables(run_dir).items()}
     try:
-        for table in VIEWS:
-            files = parquet_files(run_dir, table)
+        for view, (parts, options) in tables.items():
+            files = [file for part in parts for file in parquet_files(run_dir, part)]
             if files:
-                con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet("
-                            f"{_sql_list(files)})")
+                con.execute(f"CREATE VIEW {view} AS SELECT * FROM read_parquet("
+                            f"{_sql_list(files)}{options})")
                 allowed += files
         con.execute(f"SET allowed_paths = {_sql_list(allowed)}")
         for name, value in _SANDBOX:
