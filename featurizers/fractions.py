@@ -32,20 +32,28 @@ class FractionMatrix:
 
 def fraction_matrix(formulas: Sequence[str]) -> FractionMatrix:
     """Parse plain formulas into a :class:`FractionMatrix`; unparsable or empty rows are invalid."""
+    parsed: list[Sequence[tuple[str, float]] | None] = []
+    for formula in formulas:
+        try:
+            parsed.append(parse_plain(formula))
+        except (FormulaError, TypeError, AttributeError):
+            parsed.append(None)
+    return amounts_matrix(parsed)
+
+
+def amounts_matrix(compositions: Sequence[Sequence[tuple[str, float]] | None]) -> FractionMatrix:
+    """A :class:`FractionMatrix` of parsed compositions ``((symbol, amount), ...)``; None or
+    empty rows are invalid."""
     columns: dict[str, int] = {}
     rows: list[int] = []
     cols: list[int] = []
     amounts: list[float] = []
-    for i, formula in enumerate(formulas):
-        try:
-            pairs = parse_plain(formula)
-        except (FormulaError, TypeError, AttributeError):
-            continue
-        for symbol, amount in pairs:
+    for i, pairs in enumerate(compositions):
+        for symbol, amount in pairs or ():
             rows.append(i)
             cols.append(columns.setdefault(symbol, len(columns)))
             amounts.append(amount)
-    matrix = np.zeros((len(formulas), len(columns)))
+    matrix = np.zeros((len(compositions), len(columns)))
     matrix[rows, cols] = amounts
     totals = matrix.sum(axis=1)
     valid = totals > 0
