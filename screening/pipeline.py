@@ -47,7 +47,7 @@ from screening import ranking, store
 from screening.cluster import ClusterError, LazyClient, check_scheduler
 from screening.errors import one_line
 from screening.scorers import ScorerError, load_scorer
-from screening.scorers.base import Scorer
+from screening.scorers.base import OUTPUT_KINDS, Scorer
 from screening.spec import RunSpec, SpecError, check_filter_kinds
 
 _VERSIONED = ("viglas-screen", "pymatgen", "matminer", "smact", "dask", "distributed", "pandas",
@@ -83,6 +83,11 @@ class Toolkit:
         """The featurizers ``featurizer_refs``, then each featurizer a scorer reads
         (``Scorer.features``) that is not among them: one whose labels are all produced already
         is not added again, so every column is computed once."""
+        for scorer in scorers:
+            odd = [c for c, kind in scorer.output_kinds().items() if kind not in OUTPUT_KINDS]
+            if odd:
+                raise ScorerError(f"scorer {scorer.name!r}: output {odd[0]!r} declares no kind "
+                                  f"of float, bool or str")
         featurizers = [(ref, load_featurizer(ref)) for ref in featurizer_refs]
         for ref in (ref for scorer in scorers for ref in scorer.features):
             produced = {label for _, f in featurizers for label in f.feature_labels()}

@@ -10,7 +10,7 @@ and conductivity physics, :func:`descriptor_frame` for any set of featurizers.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
 import pandas as pd
@@ -29,7 +29,15 @@ COMPOSITION_LABELS = (*network.LABELS, *transport.LABELS)
 
 
 def parse_amounts(formulas: Sequence[str]) -> list[Amounts | None]:
-    """Plain formulas as ``((symbol, amount), ...)``; None where a formula does not parse."""
+    """Plain formulas as ``((symbol, amount), ...)``; None where a formula does not parse.
+
+    The last two formula lists are remembered: a partition's scorers and models each ask.
+    """
+    return list(_parse_amounts(tuple(formulas)))
+
+
+@lru_cache(maxsize=2)
+def _parse_amounts(formulas: tuple[str, ...]) -> tuple[Amounts | None, ...]:
     out: list[Amounts | None] = []
     for formula in formulas:
         try:
@@ -38,7 +46,7 @@ def parse_amounts(formulas: Sequence[str]) -> list[Amounts | None]:
             pairs = None
         valid = pairs and all(n >= 0 for _, n in pairs) and sum(n for _, n in pairs) > 0
         out.append(pairs if valid else None)
-    return out
+    return tuple(out)
 
 
 @cache

@@ -105,12 +105,26 @@ class GlassState:
     tg_in_domain: np.ndarray
 
 
+#: Glass states of the last partitions, by formulas: the Tg and the conductivity scorer ask for
+#: the same partition in turn, and the two models' trees are most of what either costs.
+_RECENT_STATES: dict[tuple[str, ...], GlassState] = {}
+
+
 def glass_state(formulas: list[str], descriptors: pd.DataFrame | None = None) -> GlassState:
     """Glass formation and Tg of plain formulas (unparsable ones get NaN and None).
 
     ``descriptors`` holds the :data:`~screening.models.features.COMPOSITION_LABELS` columns row
     by row (what the pipeline hands a scorer); they are computed when not given.
     """
+    key = tuple(formulas)
+    if key not in _RECENT_STATES:
+        if len(_RECENT_STATES) >= 2:
+            _RECENT_STATES.clear()
+        _RECENT_STATES[key] = _glass_state(formulas, descriptors)
+    return _RECENT_STATES[key]
+
+
+def _glass_state(formulas: list[str], descriptors: pd.DataFrame | None) -> GlassState:
     amounts = parse_amounts(formulas)
     if descriptors is None:
         descriptors = composition_descriptors(amounts)

@@ -12,9 +12,12 @@ the same frame (the ``formula`` column plus every featurizer's columns).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from typing import ClassVar
 
 import pandas as pd
+
+from screening.models.features import descriptor_frame
 
 #: The kinds of value a score column may hold (what a filter may compare it with).
 OUTPUT_KINDS = (float, bool, str)
@@ -50,6 +53,11 @@ class Scorer(ABC):
         (or None for bool and str columns) rather than raising, so one bad row never kills a
         partition.
         """
+
+    def score_formulas(self, formulas: Sequence[str], temperature_K: float) -> pd.DataFrame:
+        """:meth:`score` for plain formulas alone: computes the features this scorer reads first,
+        as the pipeline does for a partition (for notebooks and tests)."""
+        return self.score(descriptor_frame(formulas, self.features), temperature_K)
 
     @classmethod
     def output_kinds(cls) -> dict[str, type]:

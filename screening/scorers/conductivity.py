@@ -67,14 +67,14 @@ class ConductivityScorer(Scorer):
         numbers = np.full((len(formulas), 4), np.nan)
         in_domain = pd.Series([None] * len(formulas), dtype=object)
         if valid.any():
+            # The glass state of the whole partition is the one the Tg scorer asks for too.
+            state = glass_state(formulas, frame)
             rows = frame[valid].reset_index(drop=True)
-            kept = list(rows["formula"])
-            state = glass_state(kept, rows)
             config = ConductivityConfig(n_estimators=self.n_estimators,
                                         random_state=self.random_state)
             prediction = conductivity_model(config).predict(
-                kept, np.full(len(rows), float(temperature_K)), state.p_glass, state.tg_model_K,
-                features=rows)
+                list(rows["formula"]), np.full(len(rows), float(temperature_K)),
+                state.p_glass[valid], state.tg_model_K[valid], features=rows)
             numbers[valid] = np.column_stack([prediction.log10_sigma, prediction.unc,
                                               prediction.ea_eV, prediction.distance])
             in_domain[valid] = [bool(v) for v in prediction.in_domain]
