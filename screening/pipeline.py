@@ -131,6 +131,11 @@ def load_toolkit(spec: RunSpec) -> Toolkit:
     """Instantiate the spec's scorers and featurizers (plus those the scorers read) and check
     every filter against the columns' declared kinds; bad references raise :class:`SpecError`."""
     scorers = tuple(load_scorer(ref, spec.scorer_options.get(ref)) for ref in spec.scorers)
+    for scorer in scorers:
+        module = sys.modules[type(scorer).__module__]
+        if not module.__name__.startswith("screening."):
+            # A plug-in travels by value, as plug-in featurizers do: workers need not import it.
+            cloudpickle.register_pickle_by_value(module)
     try:
         toolkit = Toolkit.build(spec.featurizers, scorers)
     except FeaturizerError as exc:
