@@ -19,7 +19,14 @@ import numpy as np
 from matminer.featurizers.base import BaseFeaturizer
 from pymatgen.core import Composition
 
-from candidates.chemistry import ALKALIS, ANION_CHARGE, CHALCOGENS, HALOGENS, element
+from candidates.chemistry import (
+    ALKALIS,
+    ANION_CHARGE,
+    CHALCOGENS,
+    HALOGENS,
+    anion_radius_A,
+    element,
+)
 from featurizers.charges import Ions, balance, weighted_mean
 from featurizers.fast import FractionFeaturizer, featurize_via_fractions
 
@@ -32,7 +39,7 @@ PERCOLATION_THRESHOLD = 0.2
 #: here, so the cut sits between intermediates and modifiers.
 FORMER_FIELD_STRENGTH = 0.4
 #: Reference O2- radius of the Dietzel field strength (A).
-OXYGEN_RADIUS_A = element("O").ionic_radii[-2]
+OXYGEN_RADIUS_A = anion_radius_A("O")
 #: Coordination number of network formers in glasses (Zachariasen); 4 for others unless large.
 FORMER_COORDINATION = {
     "B": 3, "C": 3, "Si": 4, "Ge": 4, "P": 4, "As": 4, "Al": 4, "Ga": 4, "Zn": 4, "Be": 4,

@@ -32,12 +32,12 @@ import numpy as np
 from matminer.featurizers.base import BaseFeaturizer
 from pymatgen.core import Composition
 
-from candidates.chemistry import anion_radius_A, element, ionic_radius_A
+from candidates.chemistry import ALKALIS, anion_radius_A, element, ionic_radius_A
 from featurizers.charges import balance, weighted_mean
 from featurizers.fast import FractionFeaturizer, featurize_via_fractions
 
 #: Mobile ions in order of preference: the most abundant alkali first, then Ag+ and Cu+.
-ALKALI_IONS = ("Li", "Na", "K", "Rb", "Cs")
+ALKALI_IONS = tuple(sorted(ALKALIS, key=lambda symbol: element(symbol).Z))
 OTHER_MOBILE_IONS = ("Ag", "Cu")
 #: Electronic polarisabilities (A^3), Tessman, Kahn and Shockley 1953; ranges as midpoints.
 ANION_POLARISABILITY_A3 = {

@@ -250,7 +250,7 @@ def test_describe_featurizers_reports_labels_citations_and_class():
         ("tests/does_not_exist.py:X", "no file"),
         ("no_such_package_xyz:X", "cannot import"),
         (f"{TESTS / 'plugin_featurizer.py'}:Nope", "has no 'Nope'"),
-        (f"{TESTS / 'plugin_featurizer.py'}:ALKALI", "not a matminer BaseFeaturizer"),
+        (f"{TESTS / 'plugin_featurizer.py'}:ALKALIS", "not a matminer BaseFeaturizer"),
     ],
 )
 def test_bad_references_raise_one_line_errors_naming_the_reference(ref, reason):
