@@ -46,6 +46,9 @@ FORMER_COORDINATION = {
     "Sb": 4, "Sn": 4, "In": 6, "Ti": 6, "Zr": 7, "Hf": 7, "Nb": 6, "Ta": 6, "W": 6, "Mo": 6,
 }  # fmt: skip
 LARGE_CATION_RADIUS_A = 0.8
+#: Below this, a difference of two per-atom amounts is the rounding of fractions (whole amounts
+#: have none): Li3InF6's 6 In-F bonds on 6 F leave 1e-16, Li0.5NbO0.5F4.5 bridges 0.2 + 2e-16.
+ROUNDING_TOLERANCE = 1e-12
 #: Constraints of a tetrahedral former (r = 4): 2 stretching + 5 bending.
 TETRAHEDRAL_CONSTRAINTS = 7.0
 
@@ -73,6 +76,11 @@ LABELS = (
 
 def _member(elements: list[str], group: tuple[str, ...] | frozenset[str]) -> np.ndarray:
     return np.array([s in group for s in elements], dtype=float)
+
+
+def _above(excess: np.ndarray) -> np.ndarray:
+    """``max(excess, 0)``, with an excess within rounding of 0 taken as 0."""
+    return np.where(excess > ROUNDING_TOLERANCE, excess, 0.0)
 
 
 def former_constraints(coordination: np.ndarray) -> np.ndarray:
@@ -121,7 +129,7 @@ def network_descriptors(ions: Ions) -> dict[str, np.ndarray]:
     n_formers = formers.sum(axis=1)
     cn = _coordination(ions, former)
     slots = formers * cn
-    surplus = np.where(n_anions > 0, np.maximum(slots.sum(axis=1) - n_anions, 0.0), 0.0)
+    surplus = np.where(n_anions > 0, _above(slots.sum(axis=1) - n_anions), 0.0)
     bridging = _bridging(ions, surplus)
     z_former = weighted_mean(ions.charges, slots)
     r_former = weighted_mean(ions.radii_A, slots)
@@ -183,7 +191,7 @@ class GlassNetwork(BaseFeaturizer, FractionFeaturizer):
             former_constraints(net["net_former_coordination"]) / TETRAHEDRAL_CONSTRAINTS)
         return np.column_stack([
             *own, halide, chalcogen, 4.0 * halide * chalcogen,
-            np.maximum(net["net_bridging_frac"] - PERCOLATION_THRESHOLD, 0.0), rigidity,
+            _above(net["net_bridging_frac"] - PERCOLATION_THRESHOLD), rigidity,
             *(net[label] for label in NETWORK_LABELS),
         ])
 
