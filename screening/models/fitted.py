@@ -117,11 +117,13 @@ def glass_state(formulas: list[str], descriptors: pd.DataFrame | None = None) ->
     by row (what the pipeline hands a scorer); they are computed when not given.
     """
     key = tuple(formulas)
-    if key not in _RECENT_STATES:
+    state = _RECENT_STATES.get(key)
+    if state is None:  # get-then-set, so a worker thread clearing meanwhile costs a recompute
+        state = _glass_state(formulas, descriptors)
         if len(_RECENT_STATES) >= 2:
             _RECENT_STATES.clear()
-        _RECENT_STATES[key] = _glass_state(formulas, descriptors)
-    return _RECENT_STATES[key]
+        _RECENT_STATES[key] = state
+    return state
 
 
 def _glass_state(formulas: list[str], descriptors: pd.DataFrame | None) -> GlassState:
