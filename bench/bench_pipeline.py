@@ -3,6 +3,7 @@
     python bench/bench_pipeline.py --spec runs/wide.toml --workers 2  # every proxy, once
     python bench/bench_pipeline.py --tier composition --n 1000000     # enumerate, featurize, cost
     python bench/bench_pipeline.py --tier composition --n 1000000 --scaling --repeat 3
+    python bench/bench_pipeline.py --spec runs/wide.toml --partition-cpu 3   # CPU per partition
 
 Each run goes end to end (enumeration, cluster start, featurizing, scoring, ranking, writing) into
 a temporary directory. Prints candidates per second and the peak resident memory of the whole
@@ -11,6 +12,10 @@ on 1 and 2 workers (1, 2, then 2, 1, ...) so drift on a shared machine hits both
 reports the ratio of the median times. Last, the spec's featurizers run through matminer's own
 per-composition path (``featurize_many`` on pymatgen Compositions, construction included) on a
 sample of the run's candidates, for the candidates-per-second ratio against the whole pipeline.
+
+``--partition-cpu N`` instead scores N partitions of the spec in this process, spread over the
+candidate table, after one partition that loads the models, and prints the CPU seconds of each
+(``time.process_time``): on a shared machine CPU time moves far less with the load than wall time.
 """
 
 from __future__ import annotations
@@ -24,11 +29,12 @@ import threading
 import time
 from pathlib import Path
 
+import cloudpickle
 import pandas as pd
 import psutil
 from pymatgen.core import Composition
 
-from screening.pipeline import load_toolkit, run_screen
+from screening.pipeline import build_candidates, load_toolkit, run_screen, score_partition
 from screening.spec import load_spec
 
 COMPOSITION_TIER = """
@@ -115,6 +121,22 @@ def matminer_rate(spec_path: Path, formulas: list[str]) -> float:
     return len(formulas) / (time.perf_counter() - start)
 
 
+def partition_cpu_s(spec_path: Path, n_partitions: int) -> list[float]:
+    """CPU seconds to featurize and score each of ``n_partitions`` partitions of the spec, spread
+    over its candidates, after a first partition that loads the models (not counted)."""
+    spec = load_spec(spec_path)
+    formulas = build_candidates(spec)[0]["formula"].to_numpy()
+    blob = cloudpickle.dumps(load_toolkit(spec))
+    size = spec.partition_size
+    starts = [i * len(formulas) // (n_partitions + 1) for i in range(n_partitions + 1)]
+    seconds = []
+    for start in starts:
+        before = time.process_time()
+        score_partition(formulas[start:start + size], blob, spec.temperature_K)
+        seconds.append(time.process_time() - before)
+    return seconds[1:]
+
+
 def worker_schedule(scaling: bool, repeat: int, workers: int | None) -> list[int | None]:
     """Worker counts in run order: 1, 2, 2, 1, 1, 2, ... for ``scaling``, else ``workers``."""
     if not scaling:
@@ -133,9 +155,18 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="Runs (pairs with --scaling).")
     parser.add_argument("--matminer-sample", type=int, default=300,
                         help="Candidates for the matminer path (0: skip).")
+    parser.add_argument("--partition-cpu", type=int, default=0, metavar="N",
+                        help="Time N partitions' CPU seconds in-process instead of whole runs.")
     args = parser.parse_args()
     if args.spec is None and args.tier is None:
         parser.error("give --spec or --tier")
+    if args.partition_cpu:
+        if args.spec is None:
+            parser.error("--partition-cpu needs --spec")
+        seconds = partition_cpu_s(args.spec, args.partition_cpu)
+        print(f"{args.spec.name}: CPU per partition: {', '.join(f'{s:.2f}' for s in seconds)} s, "
+              f"median {statistics.median(seconds):.2f} s", flush=True)
+        return
     with tempfile.TemporaryDirectory(prefix="viglas-bench-") as tmp:
         spec_path = args.spec or composition_spec(args.n, Path(tmp))
         seconds: dict[int | None, list[float]] = {}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from pymatgen.core import Composition
@@ -31,26 +32,41 @@ class FractionMatrix:
 
 
 def fraction_matrix(formulas: Sequence[str]) -> FractionMatrix:
-    """Parse plain formulas into a :class:`FractionMatrix`; unparsable or empty rows are invalid."""
-    columns: dict[str, int] = {}
-    rows: list[int] = []
-    cols: list[int] = []
-    amounts: list[float] = []
-    for i, formula in enumerate(formulas):
+    """Parse plain formulas into a :class:`FractionMatrix`; unparsable or empty rows are invalid.
+
+    The matrices of the last two formula lists are kept (their arrays are read-only): the
+    featurizers and the scorers of a partition all read the same one.
+    """
+    return _fraction_matrix(tuple(formulas))
+
+
+@lru_cache(maxsize=2)
+def _fraction_matrix(formulas: tuple[str, ...]) -> FractionMatrix:
+    parsed: list[Sequence[tuple[str, float]] | None] = []
+    for formula in formulas:
         try:
-            pairs = parse_plain(formula)
+            parsed.append(parse_plain(formula))
         except (FormulaError, TypeError, AttributeError):
-            continue
-        for symbol, amount in pairs:
-            rows.append(i)
-            cols.append(columns.setdefault(symbol, len(columns)))
-            amounts.append(amount)
-    matrix = np.zeros((len(formulas), len(columns)))
-    matrix[rows, cols] = amounts
+            parsed.append(None)
+    matrix = amounts_matrix(parsed)
+    matrix.fractions.flags.writeable = matrix.valid.flags.writeable = False
+    return matrix
+
+
+def amounts_matrix(compositions: Sequence[Sequence[tuple[str, float]] | None]) -> FractionMatrix:
+    """A :class:`FractionMatrix` of parsed compositions ``((symbol, amount), ...)``, each symbol
+    once per composition as :func:`candidates.formula.parse_plain` gives them; None or empty rows
+    are invalid."""
+    pairs = [pair for composition in compositions for pair in composition or ()]
+    rows = np.repeat(np.arange(len(compositions)),
+                     [len(composition or ()) for composition in compositions])
+    column = {symbol: j for j, symbol in enumerate(dict.fromkeys(s for s, _ in pairs))}
+    matrix = np.zeros((len(compositions), len(column)))
+    matrix[rows, [column[s] for s, _ in pairs]] = [amount for _, amount in pairs]
     totals = matrix.sum(axis=1)
     valid = totals > 0
     matrix[valid] /= totals[valid, None]
-    return FractionMatrix(elements=list(columns), fractions=matrix, valid=valid)
+    return FractionMatrix(elements=list(column), fractions=matrix, valid=valid)
 
 
 def composition_fractions(comp: Composition) -> tuple[np.ndarray, list[str]]:

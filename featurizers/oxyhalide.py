@@ -1,34 +1,38 @@
 """Network descriptors of oxyhalide glasses (VIGLAS-like ``A M X(a+v-2x) O(x)``) from composition.
 
-Every atom is put in one class: alkali ``A`` (Li, Na, K, Rb, Cs; the mobile ions), halogen ``X``
-(F, Cl, Br, I; terminal, non-bridging anions), chalcogen ``Ch`` (O, S, Se; divalent anions that
-bridge two centres, as O does in Al-O-Al chains) or centre ``M`` (every other element; the
-network-forming cation such as Al, Ga, In, B, Zr, Ta). Ratios are per centre atom, fractions are
-atomic, and a quantity with no defined value (no centre, no anion) is NaN.
+Every atom is put in one class (the roles of :mod:`candidates.chemistry`): alkali ``A`` (Li, Na,
+K, Rb, Cs; the mobile ions), halogen ``X`` (F, Cl, Br, I; terminal, non-bridging anions),
+chalcogen ``Ch`` (O, S, Se, Te; divalent anions that bridge two centres, as O does in Al-O-Al
+chains) or centre ``M`` (every other element; the network-forming cation such as Al, Ga, In, B,
+Zr, Ta). Ratios are per centre atom, fractions are atomic, and a quantity with no defined value
+(no centre, no anion) is NaN. The glass-network picture with formers, modifiers and bridging
+anions filled by charge is :mod:`featurizers.network`; this featurizer keeps the per-centre
+ratios of the ``A M X Ch`` formula.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 from matminer.featurizers.base import BaseFeaturizer
-from pymatgen.core import Composition, Element, Species
+from pymatgen.core import Composition
 
-from candidates.space import ALKALIS, CHALCOGENS
+from candidates.chemistry import (
+    ALKALIS,
+    ANION_CHARGE,
+    CHALCOGENS,
+    HALOGENS,
+    anion_radius_A,
+    element,
+    ionic_radius_A,
+)
 from featurizers.fast import FractionFeaturizer, featurize_via_fractions
-
-HALOGENS = ("F", "Cl", "Br", "I")
-ANION_CHARGE = {"F": 1, "Cl": 1, "Br": 1, "I": 1, "O": 2, "S": 2, "Se": 2}
-# One reference coordination for every ion keeps radii comparable across centres and anions.
-SHANNON_CN = "VI"
 
 LABELS = (
     "net_o_per_m",
     "net_s_per_m",
     "net_x_per_m",
-    "net_bridging_bond_fraction",
     "net_bridging_bonds_per_m",
     "net_halide_anion_fraction",
     "net_f_anion_fraction",
@@ -37,7 +41,6 @@ LABELS = (
     "net_i_anion_fraction",
     "net_anion_x_pauling",
     "net_anion_volume_A3",
-    "net_alkali_fraction",
     "net_alkali_per_m",
     "net_alkali_density_nm3",
     "net_centre_valence",
@@ -53,24 +56,13 @@ _ROW = (
 )  # fmt: skip
 
 
-def _shannon_radius_A(symbol: str, charge: int) -> float:
-    try:
-        return float(Species(symbol, charge).get_shannon_radius(SHANNON_CN))
-    except (KeyError, ValueError):
-        with warnings.catch_warnings():
-            # pymatgen warns for every ion without data; the NaN it leads to says the same.
-            warnings.simplefilter("ignore", UserWarning)
-            radius = Species(symbol, charge).ionic_radius
-        return float(radius) if radius is not None else math.nan
-
-
 def _element_row(symbol: str) -> list[float]:
     kind = {"alkali": symbol in ALKALIS, "halogen": symbol in HALOGENS}
     kind["chalcogen"] = symbol in CHALCOGENS
     kind["centre"] = not any(kind.values())
-    charge = ANION_CHARGE.get(symbol, 0)
-    volume = 4 / 3 * math.pi * _shannon_radius_A(symbol, -charge) ** 3 if charge else 0.0
-    electronegativity = Element(symbol).X if charge else 0.0
+    charge = ANION_CHARGE[symbol] if kind["halogen"] or kind["chalcogen"] else 0
+    volume = 4 / 3 * math.pi * anion_radius_A(symbol) ** 3 if charge else 0.0
+    electronegativity = element(symbol).X if charge else 0.0
     flags = [float(kind[k]) for k in ("alkali", "halogen", "chalcogen", "centre")]
     species = [float(symbol == s or (s == "S" and symbol == "Se")) for s in _ROW[4:10]]
     return [*flags, *species, float(charge), electronegativity, volume]
@@ -80,13 +72,12 @@ def centre_field_strengths(symbol: str) -> tuple[np.ndarray, np.ndarray]:
     """Positive oxidation states of a centre and their Dietzel field strength ``z / r**2`` (A^-2).
 
     States are pymatgen's common ones (all known ones when it lists no common positive state);
-    ``r`` is the Shannon radius at coordination VI, NaN where Shannon has none.
+    ``r`` is the radius of :func:`candidates.chemistry.ionic_radius_A`.
     """
-    element = Element(symbol)
-    states = [z for z in element.common_oxidation_states if z > 0]
-    states = states or [z for z in element.oxidation_states if z > 0]
-    states = sorted(states)
-    strengths = [z / _shannon_radius_A(symbol, z) ** 2 for z in states]
+    atom = element(symbol)
+    states = [z for z in atom.common_oxidation_states if z > 0]
+    states = sorted(states or [z for z in atom.oxidation_states if z > 0])
+    strengths = [z / ionic_radius_A(symbol, z) ** 2 for z in states]
     return np.array(states, dtype=float), np.array(strengths, dtype=float)
 
 
@@ -102,16 +93,15 @@ class OxyhalideNetwork(BaseFeaturizer, FractionFeaturizer):
 
     - ``net_o_per_m``, ``net_s_per_m`` (S and Se), ``net_x_per_m``: anions per centre (mol/mol).
       O/M sets the network size in VIGLAS; conductivity peaks near O/Al = 0.75.
-    - ``net_bridging_bond_fraction``: ``2 Ch / (2 Ch + X)``, the share of centre-anion bonds
-      that bridge two centres, assuming every chalcogen bridges (Zachariasen former) and every
-      halide is terminal (modifier). The percolation picture of sigma uses this p.
     - ``net_bridging_bonds_per_m``: ``2 Ch / M``, mean network connectivity (bridging bonds per
       centre): below 1 dimers and rings, about 2 chains, above 2 branched networks (higher Tg).
     - ``net_halide_anion_fraction`` and ``net_{f,cl,br,i}_anion_fraction``: anion mix (per anion).
     - ``net_anion_x_pauling``: mean anion electronegativity (Pauling); higher X resists oxidation.
-    - ``net_anion_volume_A3``: mean anion ionic volume ``4/3 pi r**3`` (A^3, Shannon, CN VI), a
-      polarisability proxy; soft, large anions lower the hopping barrier of Li+/Na+.
-    - ``net_alkali_fraction`` (atomic), ``net_alkali_per_m``: mobile-ion content.
+    - ``net_anion_volume_A3``: mean anion ionic volume ``4/3 pi r**3`` (A^3, the radii of
+      :mod:`candidates.chemistry`: Shannon crystal radii, CN VI), a polarisability proxy; soft,
+      large anions lower the hopping barrier of Li+/Na+.
+    - ``net_alkali_per_m``: mobile-ion content (the atomic fraction is ``glass_network``'s
+      ``net_alkali_frac``, the bridging share its ``net_bridging_frac``).
     - ``net_alkali_density_nm3``: alkali ions per nm^3 of anion volume, a carrier-density proxy
       (anions fill roughly 0.5-0.7 of a glass's volume, so real densities are lower).
     - ``net_centre_valence``: mean centre valence from charge balance ``(2 Ch + X - A) / M``.
@@ -141,13 +131,11 @@ class OxyhalideNetwork(BaseFeaturizer, FractionFeaturizer):
             _ratio(amount["O"], centre),
             _ratio(amount["S"], centre),
             _ratio(halogen, centre),
-            _ratio(bridging, bridging + halogen),
             _ratio(bridging, centre),
             _ratio(halogen, anion),
             *(_ratio(amount[x], anion) for x in HALOGENS),
             _ratio(fractions @ col["anion_x"], anion),
             _ratio(anion_volume, anion),
-            alkali,
             _ratio(alkali, centre),
             1000.0 * _ratio(alkali, anion_volume),
             valence,
@@ -173,7 +161,6 @@ class OxyhalideNetwork(BaseFeaturizer, FractionFeaturizer):
                 weighted += np.where(share > 0, np.nan, 0.0)
                 continue
             nearest = np.abs(states[None, :] - np.nan_to_num(valence)[:, None]).argmin(axis=1)
-            # A centre with no Shannon radius makes only the rows that contain it NaN.
             weighted += np.where(share > 0, share * strengths[nearest], 0.0)
         return _ratio(weighted, centre)
 

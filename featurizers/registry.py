@@ -24,9 +24,11 @@ from featurizers.errors import FeaturizerError
 from featurizers.fast import has_fast_path
 from featurizers.fractions import FractionMatrix, fraction_matrix
 from featurizers.ion import CheckedIonProperty
+from featurizers.network import GlassNetwork
 from featurizers.oxyhalide import OxyhalideNetwork
 from featurizers.plugins import PluginKind
 from featurizers.stoichiometry import FastStoichiometry
+from featurizers.transport import IonTransport
 
 __all__ = [
     "FeaturizerError",
@@ -47,6 +49,8 @@ _BUILTINS: dict[str, Callable[[], BaseFeaturizer]] = {
     "valence_orbital": FastValenceOrbital,
     "ion_property": CheckedIonProperty,
     "oxyhalide_network": OxyhalideNetwork,
+    "glass_network": GlassNetwork,
+    "ion_transport": IonTransport,
 }
 
 

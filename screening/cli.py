@@ -178,11 +178,12 @@ def scorers() -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per input.")
 def predict(inputs: tuple[str, ...], temperature_C: float, as_json: bool) -> None:
     """Every proxy for compositions in any accepted notation (e.g. 'LiAlCl4-75%O')."""
+    from screening.pipeline import Toolkit
+
     temperature_K = kelvin(temperature_C, "--temperature")
     formulas = [normalise(text) for text in inputs]
-    frame = pd.concat([load_scorer(name).score(formulas, temperature_K)
-                       for name in known_scorers()], axis=1)
-    frame.insert(0, "formula", formulas)
+    toolkit = Toolkit.build((), [load_scorer(name) for name in known_scorers()])
+    frame = toolkit.score(formulas, temperature_K)[1]
     frame.insert(0, "input", list(inputs))
     if as_json:
         click.echo(json.dumps(json.loads(frame.to_json(orient="records")), indent=2))
@@ -422,7 +423,7 @@ def campaign(run_ref: str, rounds: int, batch: int, acquisition: str, kappa: flo
     settings = Settings(batch, acquisition, kappa, protocol_name, potential,
                         glass_formers_only=not all_rows)
     settings.check()
-    run_dir = store.resolve_run(run_ref, _results_root())
+    run_dir = resolve_run(run_ref, _results_root())
     get_protocol(protocol_name)
     load_potential(potential)
     if scheduler:

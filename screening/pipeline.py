@@ -9,10 +9,14 @@ and repairs the directory first). At the end the score parts are concatenated an
 files are recorded in the run's manifest and the feature parts become the ``features.parquet``
 dataset as they are.
 
+Each partition is featurized once, by the spec's featurizers plus any a scorer reads that the spec
+does not list, and every scorer reads that one feature frame (:class:`Toolkit`).
+
 Everything that can be checked is checked before anything is written: the featurizers and scorers
-load, the scheduler answers, the candidates enumerate within ``max_candidates``, the run directory
-is free (it is locked for the run) and holds no other spec, and every featurizer and scorer works
-on one candidate, whose score columns then check the type of every filter value.
+load, every filter value has the kind its column declares (a feature is a float, a score column
+what its scorer declares), the scheduler answers, the candidates enumerate within
+``max_candidates``, the run directory is free (it is locked for the run) and holds no other spec,
+and every featurizer and scorer works on one candidate.
 """
 
 from __future__ import annotations
@@ -42,8 +46,8 @@ from screening.cluster import ClusterError, LazyClient, check_scheduler
 from screening.errors import one_line
 from screening.rundir import RunError, prepare_run_dir, write_spec
 from screening.runlock import run_lock
-from screening.scorers import load_scorer
-from screening.scorers.base import Scorer
+from screening.scorers import ScorerError, load_scorer
+from screening.scorers.base import OUTPUT_KINDS, Scorer
 from screening.spec import RunSpec, SpecError, check_filter_kinds
 
 
@@ -67,15 +71,70 @@ class Toolkit:
     featurizers: tuple[tuple[str, BaseFeaturizer], ...]
     scorers: tuple[Scorer, ...]
 
+    @classmethod
+    def build(cls, featurizer_refs: Sequence[str], scorers: Sequence[Scorer]) -> Toolkit:
+        """The featurizers ``featurizer_refs``, then each featurizer a scorer reads
+        (``Scorer.features``) that is not among them: one whose labels are all produced already
+        is not added again, so every column is computed once."""
+        for scorer in scorers:
+            odd = [c for c, kind in scorer.output_kinds().items() if kind not in OUTPUT_KINDS]
+            if odd:
+                raise ScorerError(f"scorer {scorer.name!r}: output {odd[0]!r} declares no kind "
+                                  f"of float, bool or str")
+        featurizers = [(ref, load_featurizer(ref)) for ref in featurizer_refs]
+        for ref in (ref for scorer in scorers for ref in scorer.features):
+            produced = {label for _, f in featurizers for label in f.feature_labels()}
+            featurizer = load_featurizer(ref)
+            if not set(featurizer.feature_labels()) <= produced:
+                featurizers.append((ref, featurizer))
+        return cls(tuple(featurizers), tuple(scorers))
+
+    def output_kinds(self) -> dict[str, type]:
+        """Column -> kind of value of every feature (float) and every declared score column."""
+        kinds: dict[str, type] = {label: float for _, featurizer in self.featurizers
+                                  for label in featurizer.feature_labels()}
+        for scorer in self.scorers:
+            kinds |= scorer.output_kinds()
+        return kinds
+
+    def score(self, formulas: Sequence[str], temperature_K: float
+              ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Features (``formula`` then every featurizer's columns) and scores (``formula`` then
+        every scorer's outputs) of plain formulas; each featurizer runs once and every scorer
+        reads the same feature frame."""
+        formulas = list(formulas)  # scorers and featurizers are promised a plain sequence
+        features = featurize_formulas(self.featurizers, formulas)
+        features.insert(0, "formula", formulas)
+        scores = pd.DataFrame({"formula": formulas})
+        for scorer in self.scorers:
+            scores = scores.join(_checked(scorer, scorer.score(features, temperature_K),
+                                          len(formulas)))
+        return features, scores
+
+
+def _checked(scorer: Scorer, scores: pd.DataFrame, n_rows: int) -> pd.DataFrame:
+    """``scores`` if it holds the declared outputs for ``n_rows`` rows, else a ScorerError."""
+    if list(scores.columns) != list(scorer.outputs) or len(scores) != n_rows:
+        raise ScorerError(f"scorer {scorer.name!r} returned columns {list(scores.columns)} for "
+                          f"{len(scores)} rows; it declares {list(scorer.outputs)} for {n_rows}")
+    return scores.reset_index(drop=True)
+
 
 def load_toolkit(spec: RunSpec) -> Toolkit:
-    """Instantiate the spec's featurizers and scorers; bad references raise :class:`SpecError`."""
+    """Instantiate the spec's scorers and featurizers (plus those the scorers read) and check
+    every filter against the columns' declared kinds; bad references raise :class:`SpecError`."""
+    scorers = tuple(load_scorer(ref, spec.scorer_options.get(ref)) for ref in spec.scorers)
+    for scorer in scorers:
+        module = sys.modules[type(scorer).__module__]
+        if not module.__name__.startswith("screening."):
+            # A plug-in travels by value, as plug-in featurizers do: workers need not import it.
+            cloudpickle.register_pickle_by_value(module)
     try:
-        featurizers = tuple((ref, load_featurizer(ref)) for ref in spec.featurizers)
+        toolkit = Toolkit.build(spec.featurizers, scorers)
     except FeaturizerError as exc:
         raise SpecError(f"{spec.source}: featurizers: {exc}") from exc
-    scorers = tuple(load_scorer(ref, spec.scorer_options.get(ref)) for ref in spec.scorers)
-    return Toolkit(featurizers, scorers)
+    check_filter_kinds(spec, toolkit.output_kinds())
+    return toolkit
 
 
 def build_candidates(spec: RunSpec) -> tuple[pd.DataFrame, int]:
@@ -108,13 +167,7 @@ def score_partition(formulas: Sequence[str], toolkit_blob: bytes,
     The toolkit travels as cloudpickle bytes: Dask tries plain pickle first, which would send
     plug-in classes loaded from a file by reference to a module the workers cannot import.
     """
-    toolkit = _unpack(toolkit_blob)
-    formulas = list(formulas)  # scorers and featurizers are promised a plain sequence
-    features = featurize_formulas(toolkit.featurizers, formulas)
-    features.insert(0, "formula", formulas)
-    scores = pd.concat([s.score(formulas, temperature_K) for s in toolkit.scorers], axis=1)
-    scores.insert(0, "formula", formulas)
-    return features, scores
+    return _unpack(toolkit_blob).score(formulas, temperature_K)
 
 
 def score_partition_to_files(formulas: Sequence[str], toolkit_blob: bytes, temperature_K: float,
@@ -129,41 +182,26 @@ def score_partition_to_files(formulas: Sequence[str], toolkit_blob: bytes, tempe
     return len(features)
 
 
-def _probe(toolkit_blob: bytes, spec: RunSpec, formula: str) -> dict[str, type | None]:
-    """Featurize and score ``formula`` here, before anything is written; returns the kind
-    (bool, float, str or None when unknown) of each score column.
+def _warm_up(toolkit: Toolkit, spec: RunSpec, formula: str) -> None:
+    """Featurize and score ``formula`` here, before anything is written.
 
     This fits or loads every model once, before any worker needs one (on a fresh machine the
     workers then read the on-disk model cache instead of each fitting the same model), and turns
     a scorer or featurizer that cannot work, e.g. with a bad ``scorer_options`` value, into a
     :class:`SpecError` instead of a failure in every partition after the run has started.
     """
-    toolkit = _unpack(toolkit_blob)
     try:
-        featurize_formulas(toolkit.featurizers, [formula])
+        features, _ = Toolkit(toolkit.featurizers, ()).score([formula], spec.temperature_K)
     except Exception as exc:  # plug-in code: any failure is reported, with its cause chained
         raise SpecError(f"{spec.source}: featurizers: fail on {formula} "
                         f"({one_line(exc)})") from exc
-    frames = []
     for ref, scorer in zip(spec.scorers, toolkit.scorers, strict=True):
         try:
-            frames.append(scorer.score([formula], spec.temperature_K))
+            _checked(scorer, scorer.score(features, spec.temperature_K), 1)
         except Exception as exc:  # as above: a scorer's own error, named with its options
             raise SpecError(f"{spec.source}: scorer {ref!r} with options "
                             f"{spec.scorer_options.get(ref, {})} fails on {formula} "
                             f"({one_line(exc)}); check scorer_options.{ref}") from exc
-    schema = pa.Table.from_pandas(pd.concat(frames, axis=1), preserve_index=False).schema
-    return {field.name: _kind(field.type) for field in schema}
-
-
-def _kind(arrow_type: pa.DataType) -> type | None:
-    if pa.types.is_boolean(arrow_type):
-        return bool
-    if pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type):
-        return float
-    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
-        return str
-    return None
 
 
 def _write_candidates(candidates: pd.DataFrame, out_dir: Path) -> store.Digest:
@@ -218,7 +256,7 @@ def _resume(spec: RunSpec, out_dir: Path, candidates: pd.DataFrame, toolkit: Too
         if progress:
             print(f"{spec.name}: loading models (fitted and cached on first use, about 20 s)",
                   file=sys.stderr)
-        check_filter_kinds(spec, _probe(blob, spec, candidates["formula"].iloc[0]))
+        _warm_up(toolkit, spec, candidates["formula"].iloc[0])
     write_spec(spec, out_dir)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="viglas-candidates") as writer:
         # Nothing reads the candidate file before the end, so it is written meanwhile.

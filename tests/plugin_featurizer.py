@@ -3,8 +3,7 @@
 from matminer.featurizers.base import BaseFeaturizer
 from pymatgen.core import Composition
 
-ALKALI = {"Li", "Na", "K", "Rb", "Cs"}
-ANIONS = {"F", "Cl", "Br", "I", "O", "S", "Se"}
+from candidates.chemistry import ALKALIS, ANION_CHARGE
 
 
 class AlkaliAnionRatio(BaseFeaturizer):
@@ -13,8 +12,8 @@ class AlkaliAnionRatio(BaseFeaturizer):
     def featurize(self, comp: Composition) -> list[float]:
         """One value: alkali atoms divided by anion atoms."""
         amounts = comp.get_el_amt_dict()
-        alkali = sum(n for el, n in amounts.items() if el in ALKALI)
-        anions = sum(n for el, n in amounts.items() if el in ANIONS)
+        alkali = sum(n for el, n in amounts.items() if el in ALKALIS)
+        anions = sum(n for el, n in amounts.items() if el in ANION_CHARGE)
         if anions == 0:
             raise ValueError(f"{comp.formula} has no anion")
         return [alkali / anions]

@@ -21,25 +21,25 @@ def _mass_weighted(formula: str) -> float:
 
 
 def test_default_prices_are_the_shipped_sourced_table() -> None:
-    result = CostScorer().score(FORMULAS[:2], 298.15)["cost_usd_kg"].to_numpy()
+    result = CostScorer().score_formulas(FORMULAS[:2], 298.15)["cost_usd_kg"].to_numpy()
     np.testing.assert_allclose(result, [_mass_weighted(f) for f in FORMULAS[:2]], rtol=1e-9)
 
 
 def test_sodium_glass_is_cheaper_than_lithium_glass_and_below_the_precursor_bill() -> None:
-    li, na = CostScorer().score(FORMULAS[:2], 298.15)["cost_usd_kg"]
+    li, na = CostScorer().score_formulas(FORMULAS[:2], 298.15)["cost_usd_kg"]
     assert na < li
     assert li < 6.85 and na < 1.95  # element sums are lower bounds on the precursors' cost
 
 
 def test_hhi_matches_pymatgen() -> None:
-    result = CostScorer().score(FORMULAS, 298.15)
+    result = CostScorer().score_formulas(FORMULAS, 298.15)
     expected = [HHIModel().get_hhi_production(f) for f in FORMULAS]
     np.testing.assert_allclose(result["hhi"], expected, rtol=1e-9)
 
 
 def test_pymatgen_price_table_reproduces_its_cost_analyser() -> None:
     table = str(PYMATGEN_ANALYSIS / "costdb_elements.csv")
-    result = CostScorer(price_table=table).score(FORMULAS, 298.15)["cost_usd_kg"]
+    result = CostScorer(price_table=table).score_formulas(FORMULAS, 298.15)["cost_usd_kg"]
     analyzer = CostAnalyzer(CostDBElements())
     np.testing.assert_allclose(result, [float(analyzer.get_cost_per_kg(f)) for f in FORMULAS],
                                rtol=1e-9)
@@ -49,11 +49,12 @@ def test_price_reader_skips_comments_and_a_header(tmp_path) -> None:
     table = tmp_path / "prices.csv"
     table.write_text("# my prices\nelement,price_usd_kg\nLi,100\nCl,0.1\n")
     assert _read_prices_usd_kg(table) == {"Li": 100.0, "Cl": 0.1}
-    assert CostScorer(price_table=str(table)).score(["LiCl"], 298.15).loc[0, "cost_usd_kg"] > 0
+    scores = CostScorer(price_table=str(table)).score_formulas(["LiCl"], 298.15)
+    assert scores.loc[0, "cost_usd_kg"] > 0
 
 
 def test_missing_price_or_bad_formula_gives_nan_without_touching_other_rows() -> None:
-    result = CostScorer().score(["LiPmCl4", "not a formula", "LiCl"], 298.15)
+    result = CostScorer().score_formulas(["LiPmCl4", "not a formula", "LiCl"], 298.15)
     assert list(result.columns) == list(CostScorer.outputs)
     assert np.isnan(result.loc[0, "cost_usd_kg"])  # Pm has no price
     assert np.isfinite(result.loc[0, "hhi"])
@@ -65,4 +66,4 @@ def test_missing_price_or_bad_formula_gives_nan_without_touching_other_rows() ->
 def test_unreadable_price_table_names_the_file(tmp_path) -> None:
     missing = tmp_path / "nope.csv"
     with pytest.raises(ValueError, match="nope.csv"):
-        CostScorer(price_table=str(missing)).score(["LiCl"], 298.15)
+        CostScorer(price_table=str(missing)).score_formulas(["LiCl"], 298.15)

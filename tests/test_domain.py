@@ -27,7 +27,7 @@ def conductivity() -> ConductivityScorer:
 
 @pytest.fixture(scope="module")
 def scores(conductivity: ConductivityScorer) -> pd.DataFrame:
-    return conductivity.score(["LiAlCl2.5O0.75", *FAR, "not a formula"], ROOM_K)
+    return conductivity.score_formulas(["LiAlCl2.5O0.75", *FAR, "not a formula"], ROOM_K)
 
 
 def test_laco75_is_in_the_conductivity_domain(scores: pd.DataFrame) -> None:
@@ -59,7 +59,7 @@ def test_unparsable_formula_has_no_domain(scores: pd.DataFrame) -> None:
 
 
 def test_glass_domains_flag_known_glasses_in_and_exotic_halides_out() -> None:
-    glass = TgScorer().score(["SiO2", "KTaI5.5O0.25", "???"], ROOM_K)
+    glass = TgScorer().score_formulas(["SiO2", "KTaI5.5O0.25", "???"], ROOM_K)
     assert glass["tg_in_domain"].tolist()[::2] == [True, None]
     assert glass.loc[0, "tg_domain_distance"] == pytest.approx(0.0)  # silica is a reference glass
     assert glass["glass_in_domain"].tolist() == [True, False, None]
@@ -76,7 +76,7 @@ def test_composition_distance_is_hellinger_to_the_nearest_training_row() -> None
 
 def test_score_columns_are_exactly_the_declared_outputs(scores: pd.DataFrame) -> None:
     assert list(scores.columns) == list(ConductivityScorer.outputs)
-    assert list(TgScorer().score(["SiO2"], ROOM_K).columns) == list(TgScorer.outputs)
+    assert list(TgScorer().score_formulas(["SiO2"], ROOM_K).columns) == list(TgScorer.outputs)
 
 
 def test_cross_group_distance_skips_rows_of_the_same_group() -> None:

@@ -43,7 +43,7 @@ def test_licl_oxidation_limit_matches_its_formation_enthalpy(scorer: StabilitySc
     # LiCl -> Li + 1/2 Cl2 costs -dHf(LiCl) per Li, i.e. that many volts vs Li.
     dhf_eV_atom = dict(experimental_records())["LiCl"]
     by_hand_V = -dhf_eV_atom * Composition("LiCl").num_atoms
-    row = scorer.score(["LiCl"], 298.15).iloc[0]
+    row = scorer.score_formulas(["LiCl"], 298.15).iloc[0]
     assert by_hand_V == pytest.approx(4.23, abs=0.01)
     assert row.ox_limit_V == pytest.approx(by_hand_V, abs=0.3)
     assert row.red_limit_V == pytest.approx(0.0, abs=1e-9)
@@ -53,7 +53,7 @@ def test_licl_oxidation_limit_matches_its_formation_enthalpy(scorer: StabilitySc
 @pytest.mark.parametrize("alkali", ["Li", "Na"])
 def test_chloride_oxidises_above_bromide_above_iodide(scorer: StabilityScorer, alkali: str) -> None:
     halides = [f"{alkali}Al{x}2.5O0.75" for x in ("Cl", "Br", "I")]
-    ox_V = scorer.score(halides, 298.15)["ox_limit_V"].to_numpy()
+    ox_V = scorer.score_formulas(halides, 298.15)["ox_limit_V"].to_numpy()
     assert ox_V[0] > ox_V[1] > ox_V[2]
     assert 3.5 < ox_V[0] < 4.8
 
@@ -94,7 +94,7 @@ def test_hull_energy_and_decomposition_match_pymatgen(
 
 
 def test_viglas_glasses_decompose_to_plausible_phases(scorer: StabilityScorer) -> None:
-    li, na = scorer.score(["LiAlCl2.5O0.75", "NaAlCl2.5O0.75"], 298.15)["decomposition"]
+    li, na = scorer.score_formulas(["LiAlCl2.5O0.75", "NaAlCl2.5O0.75"], 298.15)["decomposition"]
     # No LiAlCl4 in the experimental table: the Li glass splits into LiCl, AlCl3 and AlOCl.
     assert set(li.split(" + ")) == {"LiCl", "AlCl3", "AlClO"}
     # The Na glass gives the passivation products reported for NACO: NaAlCl4 and Al2O3.
@@ -104,7 +104,7 @@ def test_viglas_glasses_decompose_to_plausible_phases(scorer: StabilityScorer) -
 def test_energy_above_hull_is_the_predicted_enthalpy_above_the_pymatgen_hull(
     scorer: StabilityScorer,
 ) -> None:
-    result = scorer.score(DEMO, 298.15)
+    result = scorer.score_formulas(DEMO, 298.15)
     e_above = result["e_above_hull_eV_atom"].to_numpy()
     predicted = load_formation_model().predict(DEMO)
     hull = []
@@ -123,7 +123,7 @@ def test_energy_above_hull_is_the_predicted_enthalpy_above_the_pymatgen_hull(
 
 
 def test_known_compound_sits_on_the_hull(scorer: StabilityScorer) -> None:
-    e_above = scorer.score(["LiCl", "NaAlCl4", "Al2O3"], 298.15)["e_above_hull_eV_atom"]
+    e_above = scorer.score_formulas(["LiCl", "NaAlCl4", "Al2O3"], 298.15)["e_above_hull_eV_atom"]
     assert e_above.max() < 0.05
 
 
@@ -134,7 +134,7 @@ def test_formation_model_cross_validates_well_below_the_spread() -> None:
 
 
 def test_rows_without_alkali_or_unparsable_get_missing_values(scorer: StabilityScorer) -> None:
-    result = scorer.score(["AlCl3", "not a formula", "LiCl"], 298.15)
+    result = scorer.score_formulas(["AlCl3", "not a formula", "LiCl"], 298.15)
     assert list(result.columns) == list(StabilityScorer.outputs)
     assert list(result.index) == [0, 1, 2]
     assert result.loc[0, "decomposition"] == "AlCl3"
@@ -145,8 +145,8 @@ def test_rows_without_alkali_or_unparsable_get_missing_values(scorer: StabilityS
 
 
 def test_scorer_pickles_and_scores_the_same_after_a_round_trip(scorer: StabilityScorer) -> None:
-    before = scorer.score(DEMO, 298.15)
-    after = pickle.loads(pickle.dumps(scorer)).score(DEMO, 298.15)
+    before = scorer.score_formulas(DEMO, 298.15)
+    after = pickle.loads(pickle.dumps(scorer)).score_formulas(DEMO, 298.15)
     assert after.equals(before)
 
 
@@ -200,15 +200,15 @@ def test_materials_project_source_fetches_once_then_reads_the_cache(
     monkeypatch.setattr(mp_api.client, "MPRester", _CountingRester)
     _CountingRester.calls = []
     glasses = ["LiAlCl2.5O0.75", "LiAlCl3O0.5", "LiCl"]
-    fetched = StabilityScorer(source="materials_project").score(glasses, 298.15)
+    fetched = StabilityScorer(source="materials_project").score_formulas(glasses, 298.15)
     assert sorted(_CountingRester.calls) == [["Al", "Cl", "Li", "O"], ["Cl", "Li"]]
     assert cached_chemsys_path(["Li", "Al", "Cl", "O"]).exists()
 
     monkeypatch.setattr(mp_api.client, "MPRester", _NoNetwork)
-    cached = StabilityScorer(source="materials_project").score(glasses, 298.15)
+    cached = StabilityScorer(source="materials_project").score_formulas(glasses, 298.15)
     assert cached.equals(fetched)
     # Same formation energies on other elemental references: the same hull and windows.
-    offline = scorer.score(glasses, 298.15)
+    offline = scorer.score_formulas(glasses, 298.15)
     assert (cached["decomposition"] == offline["decomposition"]).all()
     numeric = ["e_above_hull_eV_atom", "ox_limit_V", "red_limit_V"]
     np.testing.assert_allclose(cached[numeric], offline[numeric], atol=1e-6)
@@ -223,14 +223,14 @@ def test_materials_project_cache_placed_by_hand_is_used_without_a_key(
     monkeypatch.delenv("MP_API_KEY", raising=False)
     monkeypatch.setattr(mp_api.client, "MPRester", _NoNetwork)
     dumpfn(_local_mp_entries(["Li", "Cl"]), cached_chemsys_path(["Li", "Cl"]))
-    row = StabilityScorer(source="materials_project").score(["LiCl"], 298.15).iloc[0]
+    row = StabilityScorer(source="materials_project").score_formulas(["LiCl"], 298.15).iloc[0]
     assert row.ox_limit_V == pytest.approx(4.23, abs=0.01)
     with pytest.raises(RuntimeError, match="MP_API_KEY is not set"):
         thermo_entries.materials_project_entries(["Na", "Cl"])
 
 
 def test_unresolved_windows_are_missing_with_a_reason_never_zero_width() -> None:
-    result = StabilityScorer(source="experimental").score(
+    result = StabilityScorer(source="experimental").score_formulas(
         ["LiAlCl2.5O0.75", "LiBCl2.5O0.75", "AlCl3"], 298.15)
     laco, boron, no_alkali = result["window_V"]
     assert laco == pytest.approx(result.loc[0, "ox_limit_V"] - result.loc[0, "red_limit_V"])
@@ -247,18 +247,18 @@ def test_no_zero_width_window_anywhere_in_the_demo_grid() -> None:
 
     spec = load_spec(Path(__file__).resolve().parents[1] / "runs" / "viglas.toml")
     grid = enumerate_space(spec.space)
-    result = StabilityScorer(source="experimental").score(list(grid["formula"]), 298.15)
+    result = StabilityScorer(source="experimental").score_formulas(list(grid["formula"]), 298.15)
     width = result["window_V"]
     assert not (width.abs() < 1e-6).any()
     assert (width.isna() == (result["window_note"] != "")).all()
 
 
 def test_hull_excess_allows_the_metastability_of_a_glass() -> None:
-    result = StabilityScorer(source="experimental").score(
+    result = StabilityScorer(source="experimental").score_formulas(
         ["LiAlCl2.5O0.75", "NaAlCl2.5O0.75", "LiCl"], 298.15)
     assert (result["e_above_hull_eV_atom"][:2] > 0.05).all()  # glasses sit above the hull
     assert (result["hull_excess_eV_atom"] == 0.0).all()  # ... as much as a crystal is allowed
-    strict = StabilityScorer(source="experimental", glass_allowance_eV_atom=0.0).score(
+    strict = StabilityScorer(source="experimental", glass_allowance_eV_atom=0.0).score_formulas(
         ["LiAlCl2.5O0.75"], 298.15)
     assert strict.loc[0, "hull_excess_eV_atom"] == pytest.approx(
         strict.loc[0, "e_above_hull_eV_atom"])

@@ -21,12 +21,12 @@ KNOWN_CRYSTALS = ["LiAlCl4", "NaAlCl4", "LiCl", "LiI", "Li3InCl6", "Li6PS5Cl", "
 
 @pytest.fixture(scope="module")
 def viglas() -> pd.DataFrame:
-    return TgScorer().score(["LiAlCl2.5O0.75", "NaAlCl2.5O0.75"], ROOM_K)
+    return TgScorer().score_formulas(["LiAlCl2.5O0.75", "NaAlCl2.5O0.75"], ROOM_K)
 
 
 @pytest.fixture(scope="module")
 def crystals() -> pd.DataFrame:
-    return TgScorer().score(KNOWN_CRYSTALS, ROOM_K)
+    return TgScorer().score_formulas(KNOWN_CRYSTALS, ROOM_K)
 
 
 def test_viglas_glasses_form_glasses_that_are_viscoelastic_at_25_C(viglas) -> None:
@@ -55,7 +55,7 @@ def test_known_crystals_are_never_viscoelastic_and_have_no_tg(crystals) -> None:
 def test_glass_forms_only_inside_the_viglas_oxygen_window() -> None:
     x = np.round(np.arange(0.0, 1.01, 0.05), 2)
     formulas = [f"LiAlCl{4 - 2 * v:g}O{v:g}" if v else "LiAlCl4" for v in x]
-    p_glass = TgScorer().score(formulas, ROOM_K)["p_glass"].to_numpy()
+    p_glass = TgScorer().score_formulas(formulas, ROOM_K)["p_glass"].to_numpy()
     assert (p_glass[x <= 0.55] < 0.5).all()
     assert (p_glass[(x >= 0.7) & (x <= 0.8)] >= 0.5).all()
     assert (p_glass[x >= 0.95] < 0.5).all()  # oxygen stops dissolving past O/Al = 0.86
@@ -70,7 +70,7 @@ def test_oxygen_limit_fades_out_beyond_the_solubility_limit() -> None:
 
 def test_tg_transfers_to_glasses_the_old_line_got_wrong() -> None:
     formulas = [normalise(text) for text in ["GeO2", "P2O5", "As2S3", "GeS2", "75Li2S-25P2S5"]]
-    tg = TgScorer().score(formulas, ROOM_K)["tg_K"].to_numpy()
+    tg = TgScorer().score_formulas(formulas, ROOM_K)["tg_K"].to_numpy()
     measured = np.array([800.0, 650.0, 458.0, 770.0, 480.0])  # approximate literature values
     assert np.all(np.abs(tg - measured) < 0.2 * measured)
 
@@ -99,12 +99,12 @@ def test_leave_one_family_out_beats_predicting_the_mean() -> None:
 
 
 def test_bad_formula_gives_nan_and_none() -> None:
-    scores = TgScorer().score(["SiO2", "???"], ROOM_K)
+    scores = TgScorer().score_formulas(["SiO2", "???"], ROOM_K)
     assert np.isnan(scores.loc[1, "tg_K"]) and np.isnan(scores.loc[1, "p_glass"])
     assert scores.loc[1, "viscoelastic"] is None and scores.loc[1, "glass_forming"] is None
 
 
 def test_silica_is_a_glass_far_above_room_temperature() -> None:
-    scores = TgScorer().score(["SiO2"], ROOM_K)
+    scores = TgScorer().score_formulas(["SiO2"], ROOM_K)
     assert scores.loc[0, "glass_forming"] is True
     assert scores.loc[0, "tg_K"] > 1000.0 and scores.loc[0, "viscoelastic"] is False

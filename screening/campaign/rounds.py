@@ -18,7 +18,7 @@ run's own lock whenever it writes (``verify`` takes the run's lock while it simu
 
 from __future__ import annotations
 
-import sys
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,6 +35,7 @@ from screening.campaign.learn import ResidualGP, composition_roots, hellinger
 from screening.campaign.pick import chemical_systems, eligible, pick
 from screening.campaign.report import write_report
 from screening.md.verify import verify
+from screening.runlock import run_lock
 from screening.spec import Confidence, Objective
 
 SIGMA, UNC = "sigma_log10_S_cm", "sigma_log10_unc"
@@ -134,8 +135,8 @@ class CampaignResult:
     report: Path
 
 
-def _notice(message: str) -> None:
-    print(f"viglas: {message}", file=sys.stderr)
+#: Notices go to logging; the CLI shows them as ``viglas: message``.
+_notice = logging.getLogger(__name__).warning
 
 
 def run_campaign(run_dir: Path, rounds: int, settings: state.Settings, device: str = "auto",
@@ -147,7 +148,7 @@ def run_campaign(run_dir: Path, rounds: int, settings: state.Settings, device: s
     settings.check()
     if rounds < 1:
         raise CampaignError(f"--rounds must be at least 1, got {rounds}")
-    with store.run_lock(state.campaign_dir(run_dir), notice):
+    with run_lock(state.campaign_dir(run_dir)):
         state.start(run_dir, settings)
         store.remove_stale_temporaries(state.campaign_dir(run_dir))
         done = state.complete_rounds(run_dir)
@@ -200,7 +201,7 @@ def _round(run_dir: Path, space: Space, settings: state.Settings, index: int,
     if picks.empty:
         raise CampaignError(f"round {index}: no eligible candidate is left to simulate in "
                             f"{run_dir}")
-    with store.run_lock(run_dir, notice):
+    with run_lock(run_dir):
         files = {"picks.parquet": store.write_parquet(picks, directory / "picks.parquet")}
     result = verify(run_dir, settings.protocol, formulas=picks["formula"].tolist(),
                     potential_ref=settings.potential, **md_options)
@@ -213,7 +214,7 @@ def _round(run_dir: Path, space: Space, settings: state.Settings, index: int,
     after = space.rank(mean, sd, source)
     tables = {"md": md, "update": points, "ranked": after.assign(round=index),
               "changes": _changes(before, after, index)}
-    with store.run_lock(run_dir, notice):
+    with run_lock(run_dir):
         for name, table in tables.items():
             files[f"{name}.parquet"] = store.write_parquet(table, directory / f"{name}.parquet")
         state.finish_round(run_dir, index, files,

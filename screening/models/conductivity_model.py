@@ -34,8 +34,10 @@ from screening.models.data import load_conductivity_data, reduced_formula, table
 from screening.models.domain import ElementVocabulary
 from screening.models.features import (
     COMPOSITION_LABELS,
-    composition_descriptors,
-    magpie_features,
+    MAGPIE,
+    PHYSICS,
+    descriptor_frame,
+    magpie_block,
     parse_amounts,
 )
 from screening.models.level_model import (
@@ -77,13 +79,17 @@ class ConductivityConfig:
     random_state: int = 0
 
 
-def level_inputs(formulas: list[str], glass: np.ndarray) -> LevelInputs:
+def level_inputs(formulas: list[str], glass: np.ndarray,
+                 features: pd.DataFrame | None = None) -> LevelInputs:
     """Descriptors of ``formulas`` in the given states (``glass`` 1.0 for a glass, 0.0 for a
-    crystal); the composition part is computed once even when a formula appears in both."""
+    crystal). ``features`` holds the magpie and :data:`COMPOSITION_LABELS` columns row by row
+    (what the pipeline hands a scorer); when not given they are computed, once per formula even
+    when a formula appears in both states."""
     unique, inverse = np.unique(np.asarray(formulas, dtype=object), return_inverse=True)
-    blocks = pd.concat([magpie_features(list(unique)),
-                        composition_descriptors(parse_amounts(list(unique)))], axis=1)
-    design = blocks.iloc[inverse].reset_index(drop=True)
+    if features is None:
+        features = descriptor_frame(list(unique), (MAGPIE, *PHYSICS)).iloc[inverse]
+    blocks = pd.concat([magpie_block(features), features[list(COMPOSITION_LABELS)]], axis=1)
+    design = blocks.reset_index(drop=True)
     design["glass"] = np.asarray(glass, dtype=float)
     matrix = fraction_matrix(list(unique))
     return LevelInputs(design, matrix.fractions[inverse], tuple(matrix.elements))
@@ -119,20 +125,26 @@ class ConductivityModel:
     levels: LevelModel
 
     def levels_of(self, formulas: list[str], glass: np.ndarray,
-                  tree_weight: float | None = None) -> LevelPrediction:
+                  tree_weight: float | None = None,
+                  features: pd.DataFrame | None = None) -> LevelPrediction:
         """Levels of compositions in given states (1.0 glass, 0.0 crystal); ``tree_weight`` as
-        in :meth:`LevelModel.predict_with_uncertainty`."""
-        return self.levels.predict_with_uncertainty(level_inputs(formulas, glass), tree_weight)
+        in :meth:`LevelModel.predict_with_uncertainty`, ``features`` as in
+        :func:`level_inputs`."""
+        inputs = level_inputs(formulas, glass, features)
+        return self.levels.predict_with_uncertainty(inputs, tree_weight)
 
     def predict(self, formulas: list[str], temperature_K: np.ndarray, p_glass: np.ndarray,
-                tg_K: np.ndarray, tree_weight: float | None = None) -> ConductivityPrediction:
+                tg_K: np.ndarray, tree_weight: float | None = None,
+                features: pd.DataFrame | None = None) -> ConductivityPrediction:
         """sigma of compositions at ``temperature_K`` with glassy fraction ``p_glass`` (NaN
-        counts as crystalline) and glass transition ``tg_K`` (used by the glassy part)."""
+        counts as crystalline) and glass transition ``tg_K`` (used by the glassy part);
+        ``features`` as in :func:`level_inputs`, one row per formula."""
         n = len(formulas)
         p = np.nan_to_num(np.asarray(p_glass, dtype=float), nan=0.0)
         temperature_K = np.broadcast_to(np.asarray(temperature_K, dtype=float), (n,))
+        both = None if features is None else pd.concat([features, features])
         states = self.levels_of([*formulas, *formulas], np.r_[np.zeros(n), np.ones(n)],
-                                tree_weight)
+                                tree_weight, both)
         crystal = self.law.log_sigma(states.level[:n], temperature_K)
         glass = self.law.log_sigma(states.level[n:], temperature_K, tg_K)
         log10_sigma = p * glass[0] + (1.0 - p) * crystal[0]

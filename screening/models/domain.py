@@ -156,16 +156,22 @@ class ElementVocabulary:
         Pairs with an unseen element are implied by the element and not repeated. ``""`` when
         everything is known, None for an unparsable composition.
         """
+        by_system: dict[frozenset[str], str] = {}  # a partition holds few element sets
         out: list[str | None] = []
         for composition in amounts:
             if composition is None:
                 out.append(None)
                 continue
-            present = sorted({el for el, n in composition if n > 0})
-            new_elements = [el for el in present if el not in self.elements]
-            known = [el for el in present if el in self.elements]
-            new_pairs = [
-                p for p in (_pair(a, b) for a, b in combinations(known, 2)) if p not in self.pairs
-            ]
-            out.append(", ".join([*new_elements, *new_pairs]))
+            present = frozenset(el for el, n in composition if n > 0)
+            if present not in by_system:
+                by_system[present] = self._unseen(sorted(present))
+            out.append(by_system[present])
         return out
+
+    def _unseen(self, present: list[str]) -> str:
+        new_elements = [el for el in present if el not in self.elements]
+        known = [el for el in present if el in self.elements]
+        new_pairs = [
+            p for p in (_pair(a, b) for a, b in combinations(known, 2)) if p not in self.pairs
+        ]
+        return ", ".join([*new_elements, *new_pairs])

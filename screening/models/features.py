@@ -1,40 +1,43 @@
-"""Descriptors of the composition models: magpie element statistics, glass and transport physics.
+"""The descriptors the composition models read: magpie, the glass network and ion transport.
 
-The physics block is what a composition-only baseline lacks: the atomic fractions of the mobile
-ions and anions, the glass network of :mod:`screening.models.network` (formers, bridging anions,
-connectivity, field strength, Stanworth's electronegativity difference, the percolation term
-``max(p - p_c, 0)`` of the bridging fraction p, the Phillips-Thorpe rigidity) and the transport
-descriptors of :mod:`screening.models.transport` (anion polarisability, radius and softness,
-mobile-ion-anion ionicity, carrier density). The glass-forming, Tg and conductivity models all
-draw their inputs from :func:`composition_descriptors`.
+Every descriptor is a featurizer's column (:mod:`featurizers.network`, :mod:`featurizers.transport`
+and matminer's magpie preset), computed once per partition by the pipeline and handed to the
+scorers as a frame. The functions here compute the same columns for tables that are not screened
+(the training data, a validation set): :func:`composition_descriptors` for the glass-forming, Tg
+and conductivity physics, :func:`descriptor_frame` for any set of featurizers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import numpy as np
 import pandas as pd
+from matminer.featurizers.base import BaseFeaturizer
 
 from candidates.formula import FormulaError, parse_plain
-from screening.models.network import CHALCOGENS, HALOGENS, Network, network, rigidity
-from screening.models.transport import Transport, transport
+from featurizers import network, transport
+from featurizers.fractions import amounts_matrix
+from featurizers.registry import featurize_formulas, load_featurizer
 
 Amounts = tuple[tuple[str, float], ...]
-#: Elements whose atomic fraction is a descriptor of its own (mobile ions and anions).
-FRACTION_ELEMENTS = ("Li", "Na", "K", "O", "S", "Se", "F", "Cl", "Br", "I", "N", "H")
-#: Percolation threshold of the bridging-anion fraction (domain brief: p_c about 0.2).
-PERCOLATION_THRESHOLD = 0.2
-COMPOSITION_LABELS = (
-    *(f"frac_{el}" for el in FRACTION_ELEMENTS),
-    "frac_halide", "frac_chalcogen", "mixed_anion", "percolation", "rigidity",
-    *Network.labels(), *Transport.labels(),
-)
+MAGPIE = "magpie"
+#: The featurizers of the glass-forming, Tg and conductivity physics, in column order.
+PHYSICS = ("glass_network", "ion_transport")
+COMPOSITION_LABELS = (*network.LABELS, *transport.LABELS)
 
 
 def parse_amounts(formulas: Sequence[str]) -> list[Amounts | None]:
-    """Plain formulas as ``((symbol, amount), ...)``; None where a formula does not parse."""
+    """Plain formulas as ``((symbol, amount), ...)``; None where a formula does not parse.
+
+    The last two formula lists are remembered: a partition's scorers and models each ask.
+    """
+    return list(_parse_amounts(tuple(formulas)))
+
+
+@lru_cache(maxsize=2)
+def _parse_amounts(formulas: tuple[str, ...]) -> tuple[Amounts | None, ...]:
     out: list[Amounts | None] = []
     for formula in formulas:
         try:
@@ -43,35 +46,41 @@ def parse_amounts(formulas: Sequence[str]) -> list[Amounts | None]:
             pairs = None
         valid = pairs and all(n >= 0 for _, n in pairs) and sum(n for _, n in pairs) > 0
         out.append(pairs if valid else None)
-    return out
+    return tuple(out)
 
 
-@lru_cache(maxsize=1 << 18)
-def _composition_row(amounts: Amounts) -> tuple[float, ...]:
-    comp = dict(amounts)
-    total = sum(comp.values())
-    frac = {el: comp.get(el, 0.0) / total for el in FRACTION_ELEMENTS}
-    halide = sum(comp.get(el, 0.0) for el in HALOGENS) / total
-    chalcogen = sum(comp.get(el, 0.0) for el in CHALCOGENS) / total
-    net = network(amounts)
-    return (
-        *frac.values(), halide, chalcogen, 4.0 * halide * chalcogen,
-        max(net.bridging_frac - PERCOLATION_THRESHOLD, 0.0), rigidity(net), *net.values(),
-        *transport(amounts).values(),
-    )
+@cache
+def _featurizer(ref: str) -> BaseFeaturizer:
+    return load_featurizer(ref)
+
+
+def descriptor_frame(formulas: Sequence[str], featurizers: Sequence[str]) -> pd.DataFrame:
+    """The columns of the named featurizers for plain formulas, after a ``formula`` column: the
+    frame the pipeline hands a scorer that reads ``featurizers``."""
+    formulas = list(formulas)
+    frame = featurize_formulas([(ref, _featurizer(ref)) for ref in featurizers], formulas)
+    frame.insert(0, "formula", formulas)
+    return frame
 
 
 def composition_descriptors(amounts: Sequence[Amounts | None]) -> pd.DataFrame:
-    """The :data:`COMPOSITION_LABELS` block, one row per composition (None gives a NaN row)."""
-    nan_row = (np.nan,) * len(COMPOSITION_LABELS)
-    rows = [nan_row if a is None else _composition_row(a) for a in amounts]
-    block = np.array(rows, dtype=float).reshape(len(rows), len(COMPOSITION_LABELS))
+    """The :data:`COMPOSITION_LABELS` columns of parsed compositions (None gives a NaN row)."""
+    matrix = amounts_matrix(amounts)
+    block = np.hstack([_featurizer(ref).featurize_fractions(matrix.fractions, matrix.elements)
+                       for ref in PHYSICS]).reshape(len(amounts), len(COMPOSITION_LABELS))
     return pd.DataFrame(block, columns=list(COMPOSITION_LABELS))
 
 
-def magpie_features(formulas: Sequence[str]) -> pd.DataFrame:
-    """matminer's magpie ``ElementProperty`` statistics (132 columns), NaN for unparsable rows."""
-    from featurizers.registry import featurize_formulas, load_featurizer
+def columns_of(frame: pd.DataFrame, ref: str) -> pd.DataFrame:
+    """The columns of the featurizer ``ref`` in ``frame``, in the featurizer's label order."""
+    return frame[_featurizer(ref).feature_labels()]
 
-    block = featurize_formulas([("magpie", load_featurizer("magpie"))], list(formulas))
-    return block.add_prefix("magpie ")
+
+def magpie_block(frame: pd.DataFrame) -> pd.DataFrame:
+    """The magpie columns of a frame, each label prefixed ``magpie `` as the models name them."""
+    return columns_of(frame, MAGPIE).add_prefix("magpie ")
+
+
+def magpie_features(formulas: Sequence[str]) -> pd.DataFrame:
+    """:func:`magpie_block` of plain formulas (132 columns), NaN rows where one does not parse."""
+    return magpie_block(descriptor_frame(formulas, (MAGPIE,)))

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 
 import numpy as np
+import pandas as pd
 import sklearn
 from pymatgen.core import Composition
 
@@ -104,10 +105,31 @@ class GlassState:
     tg_in_domain: np.ndarray
 
 
-def glass_state(formulas: list[str]) -> GlassState:
-    """Glass formation and Tg of plain formulas (unparsable ones get NaN and None)."""
+#: Glass states of the last partitions, by formulas: the Tg and the conductivity scorer ask for
+#: the same partition in turn, and the two models' trees are most of what either costs.
+_RECENT_STATES: dict[tuple[str, ...], GlassState] = {}
+
+
+def glass_state(formulas: list[str], descriptors: pd.DataFrame | None = None) -> GlassState:
+    """Glass formation and Tg of plain formulas (unparsable ones get NaN and None).
+
+    ``descriptors`` holds the :data:`~screening.models.features.COMPOSITION_LABELS` columns row
+    by row (what the pipeline hands a scorer); they are computed when not given.
+    """
+    key = tuple(formulas)
+    state = _RECENT_STATES.get(key)
+    if state is None:  # get-then-set, so a worker thread clearing meanwhile costs a recompute
+        state = _glass_state(formulas, descriptors)
+        if len(_RECENT_STATES) >= 2:
+            _RECENT_STATES.clear()
+        _RECENT_STATES[key] = state
+    return state
+
+
+def _glass_state(formulas: list[str], descriptors: pd.DataFrame | None) -> GlassState:
     amounts = parse_amounts(formulas)
-    descriptors = composition_descriptors(amounts)
+    if descriptors is None:
+        descriptors = composition_descriptors(amounts)
     forming = glass_forming_model().predict(descriptors, amounts)
     tg = tg_model().predict(descriptors, melting_point_K(formulas))
     not_glass = np.array([f is False for f in forming.glass_forming])

@@ -15,14 +15,13 @@ the model carry it), False where the physical trend and its Gaussian-process res
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
 from screening.models.conductivity_model import ConductivityConfig, training_vocabulary
-from screening.models.features import parse_amounts
+from screening.models.features import MAGPIE, PHYSICS, parse_amounts
 from screening.models.fitted import conductivity_model, glass_state
 from screening.scorers.base import Scorer
 
@@ -31,19 +30,20 @@ class ConductivityScorer(Scorer):
     """Composition level per phase state, temperature law, phase mixture."""
 
     name: ClassVar[str] = "conductivity"
-    outputs: ClassVar[dict[str, str]] = {
-        "sigma_log10_S_cm": "ionic conductivity at the scoring temperature, log10(S/cm)",
-        "sigma_log10_unc": "1-sigma uncertainty of sigma_log10_S_cm (cross-validation "
-                           "calibrated, phase-state mixture included), log10",
-        "sigma_ea_eV": "apparent activation energy at the scoring temperature, eV "
-                       "(Arrhenius below Tg, Vogel-Fulcher-Tammann above)",
-        "sigma_domain_distance": "Hellinger distance of the composition to the nearest measured "
-                                 "composition (0 same, 1.41 no shared element)",
-        "sigma_in_domain": "True when the prediction rests on nearby measurements "
-                           "(sigma_domain_distance below the model's switch distance)",
-        "sigma_unseen": "elements, and element pairs, that no training composition contains, "
-                        "comma-separated; empty when none",
+    outputs: ClassVar[dict[str, tuple[type, str]]] = {
+        "sigma_log10_S_cm": (float, "ionic conductivity at the scoring temperature, log10(S/cm)"),
+        "sigma_log10_unc": (float, "1-sigma uncertainty of sigma_log10_S_cm (cross-validation "
+                                   "calibrated, phase-state mixture included), log10"),
+        "sigma_ea_eV": (float, "apparent activation energy at the scoring temperature, eV "
+                               "(Arrhenius below Tg, Vogel-Fulcher-Tammann above)"),
+        "sigma_domain_distance": (float, "Hellinger distance of the composition to the nearest "
+                                         "measured composition (0 same, 1.41 no shared element)"),
+        "sigma_in_domain": (bool, "True when the prediction rests on nearby measurements "
+                                  "(sigma_domain_distance below the model's switch distance)"),
+        "sigma_unseen": (str, "elements, and element pairs, that no training composition "
+                              "contains, comma-separated; empty when none"),
     }
+    features: ClassVar[tuple[str, ...]] = (MAGPIE, *PHYSICS)
     citations: ClassVar[tuple[str, ...]] = (
         "OBELiX: Therrien et al., arXiv:2502.14234 (2025)",
         "Liverpool Ionics Dataset: Hargreaves et al., npj Comput. Mater. 9, 9 (2023)",
@@ -58,21 +58,23 @@ class ConductivityScorer(Scorer):
         self.n_estimators = n_estimators
         self.random_state = random_state
 
-    def score(self, formulas: Sequence[str], temperature_K: float) -> pd.DataFrame:
+    def score(self, frame: pd.DataFrame, temperature_K: float) -> pd.DataFrame:
         """log10 sigma, uncertainty, activation energy and domain at ``temperature_K``;
         NaN/None where a formula does not parse."""
-        formulas = list(formulas)
+        formulas = list(frame["formula"])
         amounts = parse_amounts(formulas)
-        valid = np.array([a is not None for a in amounts])
+        valid = np.array([a is not None for a in amounts], dtype=bool)
         numbers = np.full((len(formulas), 4), np.nan)
         in_domain = pd.Series([None] * len(formulas), dtype=object)
         if valid.any():
-            rows = [f for f, ok in zip(formulas, valid, strict=True) if ok]
-            state = glass_state(rows)
+            # The glass state of the whole partition is the one the Tg scorer asks for too.
+            state = glass_state(formulas, frame)
+            rows = frame[valid].reset_index(drop=True)
             config = ConductivityConfig(n_estimators=self.n_estimators,
                                         random_state=self.random_state)
             prediction = conductivity_model(config).predict(
-                rows, np.full(len(rows), float(temperature_K)), state.p_glass, state.tg_model_K)
+                list(rows["formula"]), np.full(len(rows), float(temperature_K)),
+                state.p_glass[valid], state.tg_model_K[valid], features=rows)
             numbers[valid] = np.column_stack([prediction.log10_sigma, prediction.unc,
                                               prediction.ea_eV, prediction.distance])
             in_domain[valid] = [bool(v) for v in prediction.in_domain]

@@ -19,7 +19,6 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
 from importlib.resources import files
 from pathlib import Path
 from typing import ClassVar
@@ -62,9 +61,9 @@ class CostScorer(Scorer):
     """Raw-material cost (USD/kg, from element prices) and production HHI, mass-weighted."""
 
     name: ClassVar[str] = "cost"
-    outputs: ClassVar[dict[str, str]] = {
-        "cost_usd_kg": "raw-material cost from element prices, mass-weighted (USD/kg)",
-        "hhi": "Herfindahl-Hirschman index of element production, mass-weighted (0-10000)",
+    outputs: ClassVar[dict[str, tuple[type, str]]] = {
+        "cost_usd_kg": (float, "raw-material cost from element prices, mass-weighted (USD/kg)"),
+        "hhi": (float, "Herfindahl-Hirschman index of element production, mass-weighted (0-10000)"),
     }
     citations: ClassVar[tuple[str, ...]] = (
         "Gaultois et al., Chem. Mater. 25, 2911 (2013), doi:10.1021/cm400893e",
@@ -95,10 +94,10 @@ class CostScorer(Scorer):
             ]
         ).reshape(len(elements), 3)
 
-    def score(self, formulas: Sequence[str], temperature_K: float) -> pd.DataFrame:
+    def score(self, frame: pd.DataFrame, temperature_K: float) -> pd.DataFrame:
         """Cost and HHI of every formula; NaN when a formula does not parse or an element has no
         price (or no HHI). ``temperature_K`` does not enter."""
-        matrix = fraction_matrix(formulas)
+        matrix = fraction_matrix(list(frame["formula"]))
         table = self._element_table(matrix.elements)
         mass = matrix.fractions * table[:, 0]
         total = mass.sum(axis=1, keepdims=True)

@@ -32,14 +32,14 @@ Energies are 0 K / 298 K enthalpies, so ``temperature_K`` does not enter.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
-from candidates.space import ALKALIS
+from candidates.chemistry import ALKALIS
 from featurizers.fractions import fraction_matrix
+from screening.models.features import MAGPIE, columns_of
 from screening.scorers.base import Scorer
 from screening.thermo.entries import SOURCES, entries_in_chemsys
 from screening.thermo.formation import load_formation_model
@@ -64,18 +64,21 @@ class StabilityScorer(Scorer):
     """
 
     name: ClassVar[str] = "stability"
-    outputs: ClassVar[dict[str, str]] = {
-        "e_above_hull_eV_atom": "estimated energy above the convex hull of known phases (eV/atom)",
-        "hull_excess_eV_atom": "e_above_hull_eV_atom beyond the metastability a glass is allowed "
-                               "(glass_allowance_eV_atom), eV/atom; 0 when within it",
-        "decomposition": "competing phases the composition decomposes to",
-        "ox_limit_V": "oxidation limit vs the alkali metal (V); NaN without an alkali",
-        "red_limit_V": "reduction limit vs the alkali metal (V); NaN without an alkali",
-        "window_V": "width of the electrochemical window, ox_limit_V - red_limit_V (V); NaN "
-                    "where the data cannot resolve it (see window_note)",
-        "window_note": "why the window is NaN (no alkali, no phase diagram, a missing phase); "
-                       "empty when resolved",
+    outputs: ClassVar[dict[str, tuple[type, str]]] = {
+        "e_above_hull_eV_atom": (float, "estimated energy above the convex hull of known phases "
+                                        "(eV/atom)"),
+        "hull_excess_eV_atom": (float, "e_above_hull_eV_atom beyond the metastability a glass is "
+                                       "allowed (glass_allowance_eV_atom), eV/atom; 0 when within "
+                                       "it"),
+        "decomposition": (str, "competing phases the composition decomposes to"),
+        "ox_limit_V": (float, "oxidation limit vs the alkali metal (V); NaN without an alkali"),
+        "red_limit_V": (float, "reduction limit vs the alkali metal (V); NaN without an alkali"),
+        "window_V": (float, "width of the electrochemical window, ox_limit_V - red_limit_V (V); "
+                            "NaN where the data cannot resolve it (see window_note)"),
+        "window_note": (str, "why the window is NaN (no alkali, no phase diagram, a missing "
+                             "phase); empty when resolved"),
     }
+    features: ClassVar[tuple[str, ...]] = (MAGPIE,)
     citations: ClassVar[tuple[str, ...]] = (
         "Zhu, He, Mo, ACS Appl. Mater. Interfaces 7, 23685 (2015), doi:10.1021/acsami.5b07517",
         "Richards et al., Chem. Mater. 28, 266 (2016), doi:10.1021/acs.chemmater.5b04082",
@@ -111,8 +114,9 @@ class StabilityScorer(Scorer):
                 hulls[key] = None
         return hulls[key]
 
-    def score(self, formulas: Sequence[str], temperature_K: float) -> pd.DataFrame:
+    def score(self, frame: pd.DataFrame, temperature_K: float) -> pd.DataFrame:
         """Score a partition; rows are grouped by chemical system and answered per group."""
+        formulas = list(frame["formula"])
         n = len(formulas)
         e_above = np.full(n, np.nan)
         ox_V = np.full(n, np.nan)
@@ -120,7 +124,7 @@ class StabilityScorer(Scorer):
         decomposition: list[str | None] = [None] * n
         note = np.full(n, None, dtype=object)
         matrix = fraction_matrix(formulas)
-        e_pred = load_formation_model().predict(formulas)
+        e_pred = load_formation_model().predict(formulas, columns_of(frame, MAGPIE).to_numpy())
         valid = np.flatnonzero(matrix.valid)
         systems, group = np.unique(matrix.fractions[valid] > 0, axis=0, return_inverse=True)
         for g, in_system in enumerate(systems):

@@ -13,12 +13,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
+from screening.models.features import PHYSICS
 from screening.models.fitted import glass_state
 from screening.scorers.base import Scorer
 
@@ -41,23 +41,27 @@ class TgScorer(Scorer):
     """Glass formation, glass transition temperature and viscoelasticity."""
 
     name: ClassVar[str] = "tg"
-    outputs: ClassVar[dict[str, str]] = {
-        "glass_forming": "True when the composition forms a glass by melt quenching (p_glass >= "
-                         "0.5); None outside the classifier's applicability domain",
-        "p_glass": "probability of glass formation by melt quenching (0-1)",
-        "glass_domain_distance": "distance to the nearest labelled composition in standardised "
-                                 "glass-science descriptors, dimensionless",
-        "glass_in_domain": "True when glass_domain_distance <= the 95th percentile of the labels'"
-                           " distances to the nearest composition of another chemical system",
-        "tg_K": "glass transition temperature, K; NaN when the composition forms no glass",
-        "tg_K_unc": "1-sigma uncertainty of tg_K (leave-one-out calibrated), K",
-        "viscoelastic": "True when a glass former's tg_K is below the scoring temperature "
-                        "(supercooled liquid); False for non-glasses; None when unknown",
-        "tg_domain_distance": "distance to the nearest reference glass in standardised network "
-                              "descriptors, dimensionless",
-        "tg_in_domain": "True when tg_domain_distance <= the 95th percentile of the reference "
-                        "glasses' distances to the nearest glass of another family",
+    outputs: ClassVar[dict[str, tuple[type, str]]] = {
+        "glass_forming": (bool, "True when the composition forms a glass by melt quenching "
+                                "(p_glass >= 0.5); None outside the classifier's applicability "
+                                "domain"),
+        "p_glass": (float, "probability of glass formation by melt quenching (0-1)"),
+        "glass_domain_distance": (float, "distance to the nearest labelled composition in "
+                                         "standardised glass-science descriptors, dimensionless"),
+        "glass_in_domain": (bool, "True when glass_domain_distance <= the 95th percentile of the "
+                                  "labels' distances to the nearest composition of another "
+                                  "chemical system"),
+        "tg_K": (float, "glass transition temperature, K; NaN when the composition forms no glass"),
+        "tg_K_unc": (float, "1-sigma uncertainty of tg_K (leave-one-out calibrated), K"),
+        "viscoelastic": (bool, "True when a glass former's tg_K is below the scoring temperature "
+                               "(supercooled liquid); False for non-glasses; None when unknown"),
+        "tg_domain_distance": (float, "distance to the nearest reference glass in standardised "
+                                      "network descriptors, dimensionless"),
+        "tg_in_domain": (bool, "True when tg_domain_distance <= the 95th percentile of the "
+                               "reference glasses' distances to the nearest glass of another "
+                               "family"),
     }
+    features: ClassVar[tuple[str, ...]] = PHYSICS
     citations: ClassVar[tuple[str, ...]] = (
         "Zachariasen, J. Am. Chem. Soc. 54, 3841 (1932)",
         "Dietzel, Z. Elektrochem. 48, 9 (1942)",
@@ -67,9 +71,9 @@ class TgScorer(Scorer):
         "Dai et al., Nat. Energy 8, 1221 (2023), doi:10.1038/s41560-023-01356-y",
     )
 
-    def score(self, formulas: Sequence[str], temperature_K: float) -> pd.DataFrame:
+    def score(self, frame: pd.DataFrame, temperature_K: float) -> pd.DataFrame:
         """Glass formation, Tg and viscoelasticity; NaN/None for unparsable formulas."""
-        state = glass_state(list(formulas))
+        state = glass_state(list(frame["formula"]), frame)
         return pd.DataFrame({
             "glass_forming": pd.Series(state.glass_forming, dtype=object),
             "p_glass": state.p_glass,

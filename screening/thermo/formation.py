@@ -75,9 +75,13 @@ class FormationEnthalpyModel:
         self.estimator_ = self._estimator().fit(features, target)
         return self
 
-    def predict(self, formulas: Sequence[str]) -> np.ndarray:
-        """Predicted formation enthalpy (eV/atom) per formula; NaN where it cannot be featurized."""
-        features = magpie_features(formulas)
+    def predict(self, formulas: Sequence[str], magpie: np.ndarray | None = None) -> np.ndarray:
+        """Predicted formation enthalpy (eV/atom) per formula; NaN where it cannot be featurized.
+
+        ``magpie`` holds the formulas' magpie features row by row (what the pipeline hands a
+        scorer); they are computed when not given.
+        """
+        features = magpie_features(formulas) if magpie is None else np.asarray(magpie, float)
         predicted = np.full(len(features), np.nan)
         ok = np.isfinite(features).all(axis=1)
         if ok.any():

@@ -123,8 +123,8 @@ def _laco_curve() -> tuple[pd.DataFrame, float]:
     rows = []
     for temperature_C in LACO_TEMPERATURES_C:
         temperature_K = temperature_C + CELSIUS_TO_K
-        sigma = ConductivityScorer().score(["LiAlCl2.5O0.75"], temperature_K).iloc[0]
-        glass = TgScorer().score(["LiAlCl2.5O0.75"], temperature_K).iloc[0]
+        sigma = ConductivityScorer().score_formulas(["LiAlCl2.5O0.75"], temperature_K).iloc[0]
+        glass = TgScorer().score_formulas(["LiAlCl2.5O0.75"], temperature_K).iloc[0]
         rows.append({"T (C)": temperature_C, "log10 sigma (S/cm)": sigma["sigma_log10_S_cm"],
                      "apparent Ea (eV)": sigma["sigma_ea_eV"], "Tg (K)": glass["tg_K"],
                      "viscoelastic": glass["viscoelastic"]})

@@ -30,18 +30,19 @@ def _predicted_facts(facts: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for fact in facts[facts["property"] == "ionic_conductivity"].itertuples():
         temperature_K = float(fact.temperature_C) + CELSIUS_TO_K
-        pred = ConductivityScorer().score([fact.composition], temperature_K).iloc[0]
+        pred = ConductivityScorer().score_formulas([fact.composition], temperature_K).iloc[0]
         rows.append([fact.name, f"log10 sigma at {fact.temperature_C} C (S/cm)",
                      np.log10(fact.value), pred["sigma_log10_S_cm"], pred["sigma_log10_unc"]])
     for fact in facts[facts["property"] == "glass_transition"].itertuples():
-        pred = TgScorer().score([fact.composition], 298.15).iloc[0]
+        pred = TgScorer().score_formulas([fact.composition], 298.15).iloc[0]
         rows.append([fact.name, "Tg (K)", fact.value, pred["tg_K"], pred["tg_K_unc"]])
     for fact in facts[facts["property"] == "oxidation_onset"].itertuples():
-        pred = StabilityScorer(source="experimental").score([fact.composition], 298.15).iloc[0]
+        stability = StabilityScorer(source="experimental")
+        pred = stability.score_formulas([fact.composition], 298.15).iloc[0]
         rows.append([fact.name, f"oxidation limit ({fact.unit})", fact.value, pred["ox_limit_V"],
                      np.nan])
     for fact in facts[facts["property"] == "material_cost"].itertuples():
-        pred = CostScorer().score([fact.composition], 298.15).iloc[0]
+        pred = CostScorer().score_formulas([fact.composition], 298.15).iloc[0]
         rows.append([fact.name, "raw-material cost (USD/kg)", fact.value, pred["cost_usd_kg"],
                      np.nan])
     return pd.DataFrame(rows, columns=["glass", "quantity", "measured", "predicted", "1-sigma"])
@@ -55,7 +56,8 @@ def section() -> str:
     ox_gap = (ox["predicted"] - ox["measured"]).to_numpy()
     cost = table[table["quantity"].str.startswith("raw-material")].set_index("glass")
     windows = _window_formulas()
-    hull = StabilityScorer(source="experimental").score(windows, 298.15)["e_above_hull_eV_atom"]
+    stability = StabilityScorer(source="experimental")
+    hull = stability.score_formulas(windows, 298.15)["e_above_hull_eV_atom"]
     return "\n\n".join([
         "## Known VIGLAS facts, predicted against measured",
         "Through the scorers a screening run uses. The conductivity and Tg facts are also "
