@@ -9,7 +9,6 @@ through the built-in scorer with only the fitted model swapped.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from functools import lru_cache
 from unittest import mock
 
@@ -37,7 +36,7 @@ def held_out_model(config: ConductivityConfig | None = None) -> ConductivityMode
 class HeldOutConductivityScorer(ConductivityScorer):
     """:class:`ConductivityScorer` on the model that never saw a chloroaluminate."""
 
-    def score(self, formulas: Sequence[str], temperature_K: float) -> pd.DataFrame:
+    def score(self, frame: pd.DataFrame, temperature_K: float) -> pd.DataFrame:
         """The built-in proxy's columns, from the held-out model."""
         with mock.patch.object(conductivity, "conductivity_model", held_out_model):
-            return super().score(formulas, temperature_K)
+            return super().score(frame, temperature_K)

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from screening import ranking, store
+from screening.atomic import remove_stale_temporaries
 from screening.campaign import CampaignError, state
 from screening.campaign.estimate import md_estimates
 from screening.campaign.learn import ResidualGP, composition_roots, hellinger
@@ -150,7 +151,7 @@ def run_campaign(run_dir: Path, rounds: int, settings: state.Settings, device: s
         raise CampaignError(f"--rounds must be at least 1, got {rounds}")
     with run_lock(state.campaign_dir(run_dir)):
         state.start(run_dir, settings)
-        store.remove_stale_temporaries(state.campaign_dir(run_dir))
+        remove_stale_temporaries(state.campaign_dir(run_dir))
         done = state.complete_rounds(run_dir)
         space = Space.load(run_dir)
         points = (pd.read_parquet(state.round_dir(run_dir, len(done)) / "update.parquet")
