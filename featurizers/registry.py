@@ -65,11 +65,16 @@ def builtin_names() -> list[str]:
 def load_featurizer(ref: str) -> BaseFeaturizer:
     """The featurizer named by ``ref`` (see the module docstring), set to run in-process.
 
-    A class or factory is called without arguments; the result must be a matminer
-    ``BaseFeaturizer``. ``n_jobs`` is set to 1 because matminer would otherwise start a process
-    pool inside each Dask worker.
+    A plug-in must be a matminer ``BaseFeaturizer`` subclass (constructed without arguments) or
+    instance; only the built-ins are factories. Anything else is refused before it is called, so
+    a reference such as ``sys:exit`` cannot run. ``n_jobs`` is set to 1 because matminer would
+    otherwise start a process pool inside each Dask worker.
     """
     target = FEATURIZERS.resolve(ref)
+    plugin_class = isinstance(target, type) and issubclass(target, BaseFeaturizer)
+    if ref not in _BUILTINS and not plugin_class and not isinstance(target, BaseFeaturizer):
+        raise FeaturizerError(f"featurizer {ref!r}: {type(target).__name__} {target!r:.60} is "
+                              "not a matminer BaseFeaturizer subclass or instance")
     try:
         featurizer = target() if callable(target) else target
     except Exception as exc:

@@ -258,6 +258,10 @@ def test_describe_featurizers_reports_labels_citations_and_class():
         ("no_such_package_xyz:X", "cannot import"),
         (f"{TESTS / 'plugin_featurizer.py'}:Nope", "has no 'Nope'"),
         (f"{TESTS / 'plugin_featurizer.py'}:ALKALIS", "not a matminer BaseFeaturizer"),
+        # refused before it is called: sys:exit used to end the run with status 0, os:abort
+        # to abort it (issue 22 case 11)
+        ("sys:exit", "not a matminer BaseFeaturizer"),
+        ("os:abort", "not a matminer BaseFeaturizer"),
     ],
 )
 def test_bad_references_raise_one_line_errors_naming_the_reference(ref, reason):

@@ -132,6 +132,8 @@ def test_potentials_resolve_by_name_and_module_and_fail_in_one_line():
         load_potential("no-such-potential")
     with pytest.raises(PotentialError, match="cannot import"):
         load_potential("no_such_module:Potential")
+    with pytest.raises(PotentialError, match="not a screening.md.potentials.Potential"):
+        load_potential("os:abort")  # refused before it is called
 
 
 def test_chgnet_runs_a_tiny_glass_stage_from_its_wheel(tmp_path):

@@ -225,14 +225,19 @@ def known_potentials() -> list[str]:
     return sorted(POTENTIALS.names())
 
 
-def load_potential_class(ref: str) -> type:
-    """The class (or factory) named ``ref``, without constructing it: a cheap check of a name."""
-    return POTENTIALS.resolve(ref)
+def load_potential_class(ref: str) -> type[Potential]:
+    """The :class:`Potential` subclass named ``ref``, without constructing it: a cheap check of
+    a name. Anything else is refused before it is called (``os:abort`` must not run)."""
+    target = POTENTIALS.resolve(ref)
+    if not (isinstance(target, type) and issubclass(target, Potential)):
+        raise PotentialError(f"potential {ref!r}: {type(target).__name__} {target!r:.60} is not "
+                             "a screening.md.potentials.Potential subclass")
+    return target
 
 
 def load_potential(ref: str, device: str = "cpu") -> Potential:
     """The potential named ``ref`` (see the module docstring) on ``device``."""
-    target = POTENTIALS.resolve(ref)
+    target = load_potential_class(ref)
     try:
         potential = target(device=device)
     except Exception as exc:
