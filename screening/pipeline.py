@@ -123,7 +123,10 @@ def _checked(scorer: Scorer, scores: pd.DataFrame, n_rows: int) -> pd.DataFrame:
 def load_toolkit(spec: RunSpec) -> Toolkit:
     """Instantiate the spec's scorers and featurizers (plus those the scorers read) and check
     every filter against the columns' declared kinds; bad references raise :class:`SpecError`."""
-    scorers = tuple(load_scorer(ref, spec.scorer_options.get(ref)) for ref in spec.scorers)
+    try:
+        scorers = tuple(load_scorer(ref, spec.scorer_options.get(ref)) for ref in spec.scorers)
+    except ScorerError as exc:
+        raise SpecError(f"{spec.source}: {exc}") from exc
     for scorer in scorers:
         module = sys.modules[type(scorer).__module__]
         if not module.__name__.startswith("screening."):

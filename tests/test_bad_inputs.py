@@ -53,6 +53,9 @@ BAD_SPECS = {
                               "-500.0 C is not a temperature above absolute zero"),
     "bound nan": (TINY_SPEC + "[rank.objectives]\ntg_K = { low = nan, high = 400.0 }\n",
                   "rank.objectives.tg_K.low: must be a finite number, got nan"),
+    # was accepted: hull_excess all NaN, its objective silently 0 (issue 22 case 5)
+    "allowance nan": (TINY_SPEC + "[scorer_options.stability]\nglass_allowance_eV_atom = nan\n",
+                      "glass_allowance_eV_atom must lie between 0 and 1 eV/atom, got nan"),
     "bound inf": (TINY_SPEC + "[rank.objectives]\ntg_K = { low = 200.0, high = inf }\n",
                   "rank.objectives.tg_K.high: must be a finite number, got inf"),
     "halogen as alkali": (_spec('alkali = ["Li", "Na"]', 'alkali = ["Cl"]'),

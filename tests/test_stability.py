@@ -262,3 +262,20 @@ def test_hull_excess_allows_the_metastability_of_a_glass() -> None:
         ["LiAlCl2.5O0.75"], 298.15)
     assert strict.loc[0, "hull_excess_eV_atom"] == pytest.approx(
         strict.loc[0, "e_above_hull_eV_atom"])
+
+
+def test_a_system_above_the_hull_cap_is_reported_not_built() -> None:
+    # 18 elements ran over 11 minutes in Qhull (issue 22 case 7); the cap answers at once
+    wide = "HHeLiBeBCNOFNeNaMgAlSiPSClAr"
+    row = StabilityScorer(source="experimental").score_formulas([wide, "LiCl"], 298.15)
+    assert "18 elements, above the hull cap of 10" in row.loc[0, "window_note"]
+    assert np.isnan(row.loc[0, "e_above_hull_eV_atom"]) and row.loc[0, "decomposition"] is None
+    assert row.loc[1, "window_note"] == "" and row.loc[1, "ox_limit_V"] > 0
+
+
+@pytest.mark.parametrize(("option", "value"), [("glass_allowance_eV_atom", float("nan")),
+                                                ("glass_allowance_eV_atom", -0.1),
+                                                ("max_hull_elements", 40)])
+def test_options_outside_their_range_are_refused(option: str, value: float) -> None:
+    with pytest.raises(ValueError, match=f"{option} must lie between"):
+        StabilityScorer(**{option: value})

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from featurizers.plugins import PluginKind
-from screening.errors import UserError
+from screening.errors import UserError, one_line
 from screening.scorers.base import Scorer
 
 #: Built-in proxies, imported only when used (they load models and data).
@@ -40,8 +40,8 @@ def load_scorer(ref: str, options: dict[str, Any] | None = None) -> Scorer:
     cls = scorer_class(ref)
     try:
         return cls(**(options or {}))
-    except TypeError as exc:
-        raise ScorerError(f"scorer {ref!r}: bad options {options} ({exc})") from exc
+    except (TypeError, ValueError) as exc:  # an unknown option, or a value the scorer refuses
+        raise ScorerError(f"scorer {ref!r}: bad options {options} ({one_line(exc)})") from exc
 
 
 def known_scorers() -> list[str]:
