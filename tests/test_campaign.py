@@ -29,6 +29,7 @@ from screening.campaign.rounds import Space, _picks, run_campaign
 from screening.cli import main
 from screening.md import protocol
 from screening.md.verify import candidate_dir
+from screening.report import write_report
 from tests.conftest import one_line_error
 from tests.test_md import LJ, TINY
 
@@ -177,6 +178,10 @@ def test_a_campaign_writes_its_rounds_report_and_views(campaigned, monkeypatch):
     assert moved.any() == (not update.empty)
     report = (campaigned / "campaign" / "report.md").read_text()
     assert "## Round 2" in report and "Calibration of the prediction" in report
+    page = write_report(campaigned, campaigned.parent / "page.html").read_text()
+    section = page.split('<section id="campaign">', 1)[1].split("</section>", 1)[0]
+    assert all(formula in section for formula in picks["formula"])
+    assert "Top 10 per round" in section and "md_resolved" in section
     monkeypatch.setenv("VIGLAS_RESULTS", str(campaigned.parent))
     result = CliRunner().invoke(main, ["query", "tiny", "--format", "csv", "--sql",
                                        "SELECT round, formula FROM campaign_picks ORDER BY round"])

@@ -42,10 +42,11 @@ def written_spec(data: RunData) -> tuple[str, str]:
 
 
 def build_panels(data: RunData, top: int) -> list[panels.Panel]:
-    """The page's sections for ``data``, in order; the MD section only after verify."""
-    md = panels.md_panel(data)
+    """The page's sections for ``data``, in order; the MD section only after verify, the
+    campaign section only after a campaign round."""
+    optional = [p for p in (panels.md_panel(data), panels.campaign_panel(data)) if p]
     return [panels.header_panel(data, *written_spec(data)), panels.ranked_panel(data, top),
-            panels.plots_panel(data, top), *([md] if md else []), panels.validation_panel()]
+            panels.plots_panel(data, top), *optional, panels.validation_panel()]
 
 
 def _script_json(value: object) -> str:

@@ -109,6 +109,29 @@ def md_panel(data: RunData) -> Panel | None:
     return Panel("md", "Molecular dynamics", html, drawn)
 
 
+def campaign_panel(data: RunData) -> Panel | None:
+    """After ``viglas campaign``: per round, what was picked, what the MD said against the
+    prediction, and the top 10 after it; None before the first complete round."""
+    from screening.campaign import state
+    from screening.campaign.report import campaign_tables
+
+    if not state.complete_rounds(data.run_dir):
+        return None
+    tables = campaign_tables(data.run_dir)
+    rounds = plain_table(list(tables.rounds.columns), tables.rounds.round(3).to_numpy())
+    md_columns = [c for c in ("round", "formula", "md_sigma_log10_S_cm", "md_sigma_log10_unc",
+                              "md_resolved", "md_calibrated", "md_reason")
+                  if c in tables.md.columns]
+    md = plain_table(md_columns, tables.md[md_columns].round(3).to_numpy())
+    top = plain_table(list(tables.top.columns), tables.top.round(3).to_numpy())
+    html = ("<p>Rounds of <code>viglas campaign</code>: picks, the MD read as a room-temperature "
+            "estimate (its source is MD, never a measurement; unresolved rows teach nothing), "
+            "and the ranking after each round (round 0: the screen as run).</p>"
+            f"<h3>Rounds</h3>{rounds}<h3>MD against the prediction</h3>{md}"
+            f"<h3>Top 10 per round</h3>{top}")
+    return Panel("campaign", "Campaign", html)
+
+
 def validation_panel() -> Panel:
     """The headline validation figures (see :mod:`screening.report.validation`)."""
     return Panel("validation", "How far to trust each column", validation_html())
