@@ -19,12 +19,12 @@ import numpy as np
 from matminer.featurizers.composition import ElementProperty
 from pymatgen.core import Composition
 
+from candidates.chemistry import HALOGENS
 from candidates.formula import format_formula, parse_plain
 from featurizers.registry import featurize_formulas, load_featurizer
 
 ALKALI = ("Li", "Na", "K")
 CENTRES = {"Al": 3, "Ga": 3, "In": 3, "B": 3, "Sc": 3, "Y": 3, "Zr": 4, "Hf": 4, "Nb": 5, "Ta": 5}
-HALOGENS = ("F", "Cl", "Br", "I")
 
 
 def generator_formulas(n: int) -> list[str]:

@@ -21,6 +21,7 @@ import re
 
 from pymatgen.core import Composition, Element
 
+from candidates.chemistry import CHALCOGENS
 from candidates.errors import UserError
 from candidates.formula import AMOUNT_DIGITS, format_formula, is_element
 
@@ -131,15 +132,11 @@ def _parse(text: str, source: str) -> Composition:
     return _parse_join(text, source)
 
 
-#: Divalent anions the ``-x%O`` notation may put in place of halogen.
-_SUBSTITUTES = ("O", "S", "Se", "Te")
-
-
 def _substitute(parent: Composition, percent: str, anion: str, source: str) -> Composition:
     """Put ``percent``/100 divalent anions per centre in place of twice as many halogens."""
-    if anion not in _SUBSTITUTES:
+    if anion not in CHALCOGENS:
         raise NotationError(f"cannot substitute {anion!r} for halogen in {source!r} "
-                            f"(use {', '.join(_SUBSTITUTES[:-1])} or {_SUBSTITUTES[-1]})")
+                            f"(use {', '.join(CHALCOGENS[:-1])} or {CHALCOGENS[-1]})")
     amounts = parent.get_el_amt_dict()
     centres = sum(n for el, n in amounts.items() if _is_centre(Element(el)))
     halogens = {el: n for el, n in amounts.items() if Element(el).is_halogen}

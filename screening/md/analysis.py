@@ -23,7 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 from ase import Atoms
 
-from candidates.space import ALKALIS
+from candidates.chemistry import ALKALIS
 
 K_B_EV = 8.617333262e-5
 _E_C = 1.602176634e-19

@@ -20,8 +20,8 @@ from ase import Atoms
 from ase.data import atomic_masses, atomic_numbers
 from pymatgen.core import Element, Species
 
+from candidates.chemistry import ALKALIS, CHALCOGENS, HALOGENS
 from candidates.formula import format_formula, parse_plain
-from candidates.space import ALKALIS, CHALCOGENS, HALOGENS
 from screening.md import MDError
 
 AVOGADRO = 6.02214076e23
