@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from screening.atomic import write_text
 from screening.campaign import estimate, state
 
 TOP = 10
@@ -141,5 +142,5 @@ def markdown(run_dir: Path) -> str:
 def write_report(run_dir: Path) -> Path:
     """Write ``RUN/campaign/report.md`` atomically; returns its path."""
     path = state.campaign_dir(run_dir) / "report.md"
-    state.write_text(path, markdown(run_dir))
+    write_text(path, markdown(run_dir))
     return path

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from screening import store
+from screening.atomic import write_text
 from screening.campaign import CampaignError
 from screening.campaign.learn import LENGTH_SCALE
 from screening.campaign.pick import ACQUISITIONS
@@ -81,13 +81,6 @@ def _read_json(path: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
-
-
-def write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (a temporary name, then a rename)."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def start(run_dir: Path, settings: Settings) -> None:
