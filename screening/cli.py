@@ -236,7 +236,8 @@ def _failures(failed: dict[str, str]) -> None:
 
 
 def _md_cluster_options(command: Callable) -> Callable:
-    """The options where ``verify`` and ``calibrate`` run their MD: device, cluster, progress."""
+    """The options where ``verify``, ``calibrate`` and ``campaign`` run their MD: device,
+    cluster, progress."""
     for option in reversed([
         click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
                      show_default=True),
@@ -402,11 +403,7 @@ def calibrate(protocol_names: tuple[str, ...], potentials: tuple[str, ...],
               help="MD protocol preset.")
 @click.option("--potential", default="chgnet", show_default=True,
               help="Potential: a name, an entry point of viglas.potentials, or module:Class.")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
-              show_default=True)
-@click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler (default: a LocalCluster).")
-@click.option("--workers", type=click.IntRange(min=1), help="LocalCluster workers [cores].")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@_md_cluster_options
 def campaign(run_ref: str, rounds: int, batch: int, acquisition: str, kappa: float,
              all_rows: bool, protocol_name: str, potential: str, device: str,
              scheduler: str | None, workers: int | None, quiet: bool) -> None:
@@ -435,8 +432,7 @@ def campaign(run_ref: str, rounds: int, batch: int, acquisition: str, kappa: flo
         click.echo(f"\nviglas: interrupted; finished rounds and MD segments are saved in "
                    f"{run_dir}. Run the same command again to resume.", err=True)
         sys.exit(130)
-    for formula, error in result.failed.items():
-        click.echo(f"viglas: {formula} failed: {error}", err=True)
+    _failures(result.failed)
     resumed = f" ({result.resumed_rounds} already done)" if result.resumed_rounds else ""
     click.echo(f"{run_dir.name}: {result.rounds} rounds{resumed} in {result.seconds:.0f} s -> "
                f"{result.report}")
