@@ -104,17 +104,43 @@ def test_loo_offset_and_mae_by_hand_on_a_small_ladder():
     assert offset == pytest.approx(-10 / 3)
     # Row 0 predicted with the mean of the others' differences (-3.5), and so on.
     np.testing.assert_allclose(predicted, [-3.5, -4.0, -6.5])
-    rows = pd.DataFrame({"sigma_log10_S_cm_ref": md, "log10_sigma_measured": measured,
-                         "status": ["resolved", "unresolved: x", "unresolved: x"],
-                         "ea_eV": [0.25, np.nan, np.nan], "ea_measured_eV": [0.33, 0.5, np.nan],
-                         "D_ref_cm2_s": [1e-5, 1e-6, 1e-8], "D_ref_unc_cm2_s": [1e-6, 1e-7, 1e-8]})
-    m = calibration_report.metrics(rows, "rank", "chgnet")
-    assert m.mae_loo == pytest.approx((0.5 + 1.0 + 0.5) / 3)
-    assert m.spread == pytest.approx(np.sqrt((0.25 + 1.0 + 0.25) / 3))
-    assert m.spearman == pytest.approx(1.0) and m.n_resolved_D == 2
-    assert m.ea_mae_eV == pytest.approx(0.08) and m.n_ea == 1
     with pytest.raises(calibration.CalibrationError, match="at least two"):
         calibration.loo_offsets(md[:1], measured[:1])
+
+
+def test_unresolved_rows_are_bounds_never_fitted_but_still_ranked():
+    # Rows 0-2 resolved (differences -3, -4, -3 as above); row 3's D is 1e-8 +- 1e-8, a bound.
+    rows = pd.DataFrame({"sigma_log10_S_cm_ref": [0.0, -1.0, -3.0, -2.0],
+                         "sigma_log10_S_cm_ref_upper": [0.1, -0.9, -2.9, -2.5],
+                         "log10_sigma_measured": [-3.0, -5.0, -6.0, -9.0],
+                         "status": ["resolved"] + ["unresolved: x"] * 3,
+                         "ea_eV": [0.25, np.nan, np.nan, np.nan],
+                         "ea_measured_eV": [0.33, 0.5, np.nan, np.nan],
+                         "D_ref_cm2_s": [1e-5, 1e-6, 1e-7, 1e-8],
+                         "D_ref_unc_cm2_s": [1e-6, 1e-7, 1e-8, 1e-8]})
+    m = calibration_report.metrics(rows, "rank", "chgnet")
+    assert m.n_resolved_D == 3 and m.offset == pytest.approx(-10 / 3)
+    assert m.mae_loo == pytest.approx((0.5 + 1.0 + 0.5) / 3)
+    assert m.spread == pytest.approx(np.sqrt((0.25 + 1.0 + 0.25) / 3))
+    np.testing.assert_allclose(rows["loo_log10_sigma"][:3], [-3.5, -4.0, -6.5])
+    assert np.isnan(rows.loc[3, "loo_log10_sigma"])
+    # The bound -2.5 - 10/3 = -5.83 lies above the measured -9: consistent.
+    assert rows.loc[3, "calibrated_upper"] == pytest.approx(-2.5 - 10 / 3)
+    assert m.n_bounds_consistent == 1
+    # Ranked at its bound (-2.5) the slow glass sorts between rows 1 and 2, not last.
+    assert m.spearman == pytest.approx(0.8) and m.spearman_resolved == pytest.approx(1.0)
+    assert m.ea_mae_eV == pytest.approx(0.08) and m.n_ea == 1
+    text = calibration_report._verdict(m)
+    assert "1 of 1 unresolved rows" in text and "over the 3 rows with D resolved" in text
+
+
+def test_the_pair_sentence_takes_an_unresolved_slow_d_at_its_bound():
+    rows = pd.DataFrame({"formula": ["LiAlCl2.5O0.75", "LiPO3"], "D_ref_cm2_s": [5e-5, -1e-8],
+                         "D_ref_unc_cm2_s": [1e-5, 2e-7], "reference_K": [600.0, 600.0],
+                         "wall_s": [600.0, 1200.0]})
+    text = calibration_report.pair_separation(rows, "LiAlCl2.5O0.75", "LiPO3")
+    # Bound 0 + 2 x 2e-7 = 4e-7: log10(5e-5 / 4e-7) = 2.10 decades at least.
+    assert "2.10 decades apart at least" in text and "separate" in text
 
 
 def test_calibrated_sigma_adds_the_offset_and_its_uncertainties_or_says_unresolved():
@@ -178,7 +204,7 @@ def test_calibrate_report_only_on_nothing_says_so(tmp_path, monkeypatch):
                                        "--report", str(report), "--potential", LJ])
     assert result.exit_code == 0, result.output
     text = report.read_text()
-    assert "0 ladder rows finished, too few for a calibration yet" in text
+    assert "0 ladder rows finished, 0 with D resolved: too few for an offset yet" in text
     assert not (tmp_path / "cal.csv").exists()
 
 

@@ -32,6 +32,8 @@ _K_B_J = 1.380649e-23
 _WALKERS, _THIN = 32, 10
 #: A value is "resolved" when it is this many standard uncertainties above zero.
 RESOLVED_SIGMAS = 3.0
+#: An unresolved D is reported as the bound max(D, 0) + this many uncertainties.
+UPPER_BOUND_SIGMAS = 2.0
 
 
 def mobile_species(atoms: Atoms) -> str:
@@ -138,7 +140,9 @@ def candidate_row(productions: Sequence[dict], glasses: Sequence[dict], haven_ra
 
     Sigma at ``target_K`` comes only from a resolved Arrhenius fit (two or more temperatures,
     every D and Ea above 3 uncertainties); otherwise it is NaN and ``status`` says why, while
-    ``D_ref_cm2_s`` (D at ``reference_K``) still ranks.
+    ``D_ref_cm2_s`` (D at ``reference_K``) still ranks. ``sigma_log10_S_cm_ref`` is NaN when
+    that D is not positive; ``sigma_log10_S_cm_ref_upper`` is the conductivity of the bound
+    max(D, 0) + 2 uncertainties, which is what an unresolved D says.
     """
     temperatures = sorted({s["temperature_K"] for s in productions})
     at = {t: [s for s in productions if s["temperature_K"] == t] for t in temperatures}
@@ -167,9 +171,13 @@ def candidate_row(productions: Sequence[dict], glasses: Sequence[dict], haven_ra
         log_sigma = log10_sigma_S_cm(np.exp(ln_d0 - ea / (K_B_EV * target_K)), n_glass,
                                      target_K, haven_ratio)
         sigma_md, sigma_unc_md = float(np.mean(log_sigma)), float(np.std(log_sigma))
-    ref_log_sigma = log10_sigma_S_cm(_draws([D[ref]], [D_unc[ref]], n_draws, seed)[0],
-                                     np.mean([s["n_mobile_per_A3"] for s in at[reference_K]]),
-                                     reference_K, haven_ratio)
+    n_ref = float(np.mean([s["n_mobile_per_A3"] for s in at[reference_K]]))
+    ref_log_sigma = (log10_sigma_S_cm(_draws([D[ref]], [D_unc[ref]], n_draws, seed)[0], n_ref,
+                                      reference_K, haven_ratio)
+                     if D[ref] > 0 else np.full(n_draws, np.nan))
+    # One-sided 97.7 % bound: what an unresolved D still says (it ranks as "at most").
+    upper_log_sigma = log10_sigma_S_cm(max(D[ref], 0.0) + UPPER_BOUND_SIGMAS * D_unc[ref],
+                                       n_ref, reference_K, haven_ratio)
     densities = [g["density_g_cm3"] for g in glasses]
     return {
         "species": first["species"],
@@ -191,6 +199,7 @@ def candidate_row(productions: Sequence[dict], glasses: Sequence[dict], haven_ra
         "D_ref_unc_cm2_s": D_unc[ref],
         "sigma_log10_S_cm_ref": float(np.mean(ref_log_sigma)),
         "sigma_log10_unc_ref": float(np.std(ref_log_sigma)),
+        "sigma_log10_S_cm_ref_upper": float(upper_log_sigma),
         "ea_eV": ea_eV,
         "ea_unc_eV": ea_unc_eV,
         "log10_D0_cm2_s": float(np.mean(ln_d0) / np.log(10.0)),

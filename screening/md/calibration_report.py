@@ -25,7 +25,7 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from screening.atomic import atomic_write, write_text
-from screening.md.analysis import is_resolved
+from screening.md.analysis import UPPER_BOUND_SIGMAS, is_resolved
 from screening.md.calibration import (
     CALIBRATION_PATH,
     CalibrationError,
@@ -54,34 +54,65 @@ class Metrics:
     mae_loo: float
     ea_mae_eV: float
     n_ea: int
+    #: Spearman rho over the rows whose D is resolved only (NaN under three).
+    spearman_resolved: float = float("nan")
+    #: Unresolved rows whose calibrated upper bound lies at or above the measurement.
+    n_bounds_consistent: int = 0
+
+
+def resolved_mask(rows: pd.DataFrame) -> np.ndarray:
+    """True for the rows whose D at the reference temperature is above 3 uncertainties."""
+    return np.array([is_resolved(d, u) for d, u in zip(rows["D_ref_cm2_s"],
+                                                        rows["D_ref_unc_cm2_s"], strict=True)],
+                    dtype=bool)
+
+
+def _rho(x: np.ndarray, y: np.ndarray) -> float:
+    return float(spearmanr(x, y).statistic) if len(x) > 2 else float("nan")
 
 
 def metrics(rows: pd.DataFrame, protocol: str, potential: str) -> Metrics:
-    """The :class:`Metrics` of finished ladder ``rows`` (from :func:`ladder_rows`); their
-    leave-one-out predictions are added to ``rows`` as ``loo_log10_sigma``."""
+    """The :class:`Metrics` of finished ladder ``rows`` (from :func:`ladder_rows`).
+
+    The offset, its leave-one-out MAE and spread come from the rows whose D is resolved: an
+    unresolved D is a bound, not a value, and is never fitted. It still ranks: Spearman rho
+    takes each unresolved row at its upper bound (``sigma_log10_S_cm_ref_upper``), and the row
+    counts as consistent when that bound plus the offset is not below the measurement. Adds
+    ``loo_log10_sigma`` (resolved rows) and ``calibrated_upper`` (unresolved rows) to ``rows``.
+    """
+    resolved = resolved_mask(rows)
     md = rows["sigma_log10_S_cm_ref"].to_numpy(dtype=float)
     measured = rows["log10_sigma_measured"].to_numpy(dtype=float)
-    offset, predicted = loo_offsets(md, measured)
-    rows["loo_log10_sigma"] = predicted
-    residual = predicted - measured
-    rho = spearmanr(md, measured).statistic if len(rows) > 2 else float("nan")
-    resolved_ea = rows["status"].eq("resolved") & rows["ea_measured_eV"].notna()
-    ea_error = (rows.loc[resolved_ea, "ea_eV"] - rows.loc[resolved_ea, "ea_measured_eV"]).abs()
-    n_resolved = sum(is_resolved(d, u) for d, u in zip(rows["D_ref_cm2_s"],
-                                                       rows["D_ref_unc_cm2_s"], strict=True))
-    return Metrics(protocol, potential, len(rows), n_resolved, float(rho), offset,
-                   float(np.sqrt(np.mean(residual ** 2))), float(np.mean(np.abs(residual))),
-                   float(ea_error.mean()) if len(ea_error) else float("nan"), len(ea_error))
+    upper = (rows["sigma_log10_S_cm_ref_upper"].to_numpy(dtype=float)
+             if "sigma_log10_S_cm_ref_upper" in rows else np.full(len(rows), np.nan))
+    rows["loo_log10_sigma"] = np.nan
+    rows["calibrated_upper"] = np.nan
+    offset = spread = mae = float("nan")
+    consistent = 0
+    if resolved.sum() >= 2:
+        offset, predicted = loo_offsets(md[resolved], measured[resolved])
+        rows.loc[resolved, "loo_log10_sigma"] = predicted
+        residual = predicted - measured[resolved]
+        spread, mae = float(np.sqrt(np.mean(residual ** 2))), float(np.mean(np.abs(residual)))
+        rows.loc[~resolved, "calibrated_upper"] = upper[~resolved] + offset
+        consistent = int(np.sum(upper[~resolved] + offset >= measured[~resolved]))
+    ranked_by = np.where(resolved, md, upper)
+    status = rows["status"].eq("resolved") & rows["ea_measured_eV"].notna()
+    ea_error = (rows.loc[status, "ea_eV"] - rows.loc[status, "ea_measured_eV"]).abs()
+    return Metrics(protocol, potential, len(rows), int(resolved.sum()),
+                   _rho(ranked_by, measured), offset, spread, mae,
+                   float(ea_error.mean()) if len(ea_error) else float("nan"), len(ea_error),
+                   _rho(md[resolved], measured[resolved]), consistent)
 
 
 def best_potential(all_metrics: Sequence[Metrics]) -> Metrics:
-    """The potential that measures best: most rows finished, then lowest leave-one-out MAE,
-    then highest Spearman rho."""
+    """The potential that measures best: most rows finished, then highest Spearman rho (the
+    tier ranks), then lowest leave-one-out MAE."""
     if not all_metrics:
         raise CalibrationError("no protocol and potential has two finished ladder rows yet")
     most = max(m.n_rows for m in all_metrics)
     return min((m for m in all_metrics if m.n_rows == most),
-               key=lambda m: (m.mae_loo, -m.spearman))
+               key=lambda m: (-np.nan_to_num(m.spearman, nan=-2.0), m.mae_loo))
 
 
 def write_calibration(all_metrics: Sequence[Metrics], path: Path) -> None:
@@ -99,7 +130,8 @@ def write_calibration(all_metrics: Sequence[Metrics], path: Path) -> None:
 
 def parity_plot(results: dict[tuple[str, str], pd.DataFrame], path: Path) -> None:
     """Measured against leave-one-out calibrated MD log10 sigma, one panel per protocol and
-    potential; open markers: D at the reference temperature not resolved."""
+    potential; open triangles: D at the reference temperature not resolved, drawn at its
+    calibrated upper bound (clipped into the frame)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -107,15 +139,19 @@ def parity_plot(results: dict[tuple[str, str], pd.DataFrame], path: Path) -> Non
 
     fig, axes = plt.subplots(1, len(results), figsize=(4.2 * len(results), 4.2), squeeze=False)
     for ax, ((protocol, potential), rows) in zip(axes[0], results.items(), strict=True):
-        resolved = np.array([is_resolved(d, u) for d, u in zip(
-            rows["D_ref_cm2_s"], rows["D_ref_unc_cm2_s"], strict=True)], dtype=bool)
-        for mask, face in ((resolved, "C0"), (~resolved, "none")):
-            ax.errorbar(rows.loc[mask, "log10_sigma_measured"], rows.loc[mask, "loo_log10_sigma"],
-                        yerr=rows.loc[mask, "sigma_log10_unc_ref"], fmt="o", mfc=face, mec="C0",
-                        ecolor="C0", capsize=2)
+        resolved = resolved_mask(rows)
+        ax.errorbar(rows.loc[resolved, "log10_sigma_measured"],
+                    rows.loc[resolved, "loo_log10_sigma"],
+                    yerr=rows.loc[resolved, "sigma_log10_unc_ref"], fmt="o", color="C0",
+                    capsize=2, label="D resolved (LOO offset)")
+        ax.plot(rows.loc[~resolved, "log10_sigma_measured"],
+                rows.loc[~resolved, "calibrated_upper"].clip(upper=-1.2), "v", mfc="none",
+                mec="C3", label="D unresolved: upper bound")
         for _, row in rows.iterrows():
-            ax.annotate(row["name"].split(" ")[0], (row["log10_sigma_measured"],
-                                                    row["loo_log10_sigma"]), fontsize=6)
+            y = row["loo_log10_sigma"] if np.isfinite(row["loo_log10_sigma"]) else min(
+                row["calibrated_upper"], -1.2)
+            ax.annotate(row["name"].split(" ")[0], (row["log10_sigma_measured"], y), fontsize=6)
+        ax.legend(fontsize=7, loc="upper left")
         ax.plot([-10, -1], [-10, -1], "k--", lw=0.8)
         ax.set(xlim=(-10, -1), ylim=(-10, -1), title=f"{protocol} / {potential}",
                xlabel="measured log10 sigma (S/cm)", ylabel="MD + LOO offset, log10 sigma")
@@ -126,6 +162,16 @@ def parity_plot(results: dict[tuple[str, str], pd.DataFrame], path: Path) -> Non
 
 def _fmt(value: float, digits: int = 2) -> str:
     return "" if value is None or not np.isfinite(value) else f"{value:.{digits}f}"
+
+
+def _md_sigma(r: pd.Series) -> str:
+    if is_resolved(r["D_ref_cm2_s"], r["D_ref_unc_cm2_s"]):
+        return f"{r['sigma_log10_S_cm_ref']:.2f} +- {r['sigma_log10_unc_ref']:.2f}"
+    return _bound(r.get("sigma_log10_S_cm_ref_upper"))
+
+
+def _bound(value: float | None) -> str:
+    return f"< {value:.2f}" if value is not None and np.isfinite(value) else ""
 
 
 def _row_table(rows: pd.DataFrame) -> list[str]:
@@ -141,8 +187,8 @@ def _row_table(rows: pd.DataFrame) -> list[str]:
             f" | {r['replicas']} of "
             f"{r['replicas_planned']} | "
             f"{np.nanmean(r['production_ps_T']):.1f} | {'yes' if all(r['converged_T']) else 'no'}"
-            f" | {r['sigma_log10_S_cm_ref']:.2f} +- {r['sigma_log10_unc_ref']:.2f} | "
-            f"{_fmt(r.get('loo_log10_sigma', np.nan))} | "
+            f" | {_md_sigma(r)} | "
+            f"{_fmt(r.get('loo_log10_sigma', np.nan)) or _bound(r.get('calibrated_upper'))} | "
             f"{_fmt(r.get('loo_log10_sigma', np.nan) - r['log10_sigma_measured'])}"
             f" | {r['density_g_cm3']:.2f} +- {r['density_unc_g_cm3']:.2f} "
             f"({_fmt(r.get('density_measured_g_cm3', np.nan)) or 'not known'}) | {r['status']} |")
@@ -164,12 +210,13 @@ def _default(all_metrics: Sequence[Metrics]) -> list[str]:
     for protocol in dict.fromkeys(m.protocol for m in all_metrics):
         candidates = [m for m in all_metrics if m.protocol == protocol]
         best = best_potential(candidates)
-        others = ", ".join(f"{m.potential} ({m.n_rows} rows, LOO MAE {m.mae_loo:.2f})"
+        others = ", ".join(f"{m.potential} ({m.n_rows} rows, Spearman "
+                           f"{_fmt(m.spearman) or 'n/a'}, LOO MAE {m.mae_loo:.2f})"
                            for m in candidates if m is not best)
         rho = _fmt(best.spearman) or "n/a"
         lines += [f"Default potential for `{protocol}`: **{best.potential}** ({best.n_rows} rows, "
-                  f"LOO MAE {best.mae_loo:.2f}, Spearman {rho}): the lowest "
-                  "leave-one-out error among the potentials with the most finished rows"
+                  f"Spearman {rho}, LOO MAE {best.mae_loo:.2f}): the best ranking (then the "
+                  "lowest leave-one-out error) among the potentials with the most finished rows"
                   + (f"; against {others}." if others else "; the only one with two or more "
                      "finished rows so far."), ""]
     return lines
@@ -177,30 +224,41 @@ def _default(all_metrics: Sequence[Metrics]) -> list[str]:
 
 def _verdict(m: Metrics) -> str:
     rho_ok, mae_ok = m.spearman >= TARGET_SPEARMAN, m.mae_loo <= TARGET_MAE
-    rho = (f"Spearman rho {m.spearman:.2f} ({'meets' if rho_ok else 'misses'} the target "
-           f"{TARGET_SPEARMAN}{'' if rho_ok else f' by {TARGET_SPEARMAN - m.spearman:.2f}'})"
+    rho = (f"Spearman rho {m.spearman:.2f} over all {m.n_rows} rows, unresolved ones at their "
+           f"upper bound ({'meets' if rho_ok else 'misses'} the target {TARGET_SPEARMAN}"
+           f"{'' if rho_ok else f' by {TARGET_SPEARMAN - m.spearman:.2f}'}; "
+           f"{_fmt(m.spearman_resolved) or 'not defined'} over the {m.n_resolved_D} resolved)"
            if np.isfinite(m.spearman) else "Spearman rho not yet defined (fewer than 3 rows)")
     parts = [rho,
-             f"leave-one-out MAE {m.mae_loo:.2f} decades ({'meets' if mae_ok else 'misses'} the "
-             f"target {TARGET_MAE:g}{'' if mae_ok else f' by {m.mae_loo - TARGET_MAE:.2f}'})"]
-    return "; ".join(parts) + f", over {m.n_rows} rows"
+             f"leave-one-out MAE {m.mae_loo:.2f} decades over the {m.n_resolved_D} rows with D "
+             f"resolved ({'meets' if mae_ok else 'misses'} the target {TARGET_MAE:g}"
+             f"{'' if mae_ok else f' by {m.mae_loo - TARGET_MAE:.2f}'})",
+             f"{m.n_bounds_consistent} of {m.n_rows - m.n_resolved_D} unresolved rows have a "
+             "calibrated upper bound at or above their measurement"]
+    return "; ".join(parts)
 
 
 def pair_separation(rows: pd.DataFrame, fast: str, slow: str) -> str | None:
     """One sentence on how far apart ``fast`` and ``slow`` are in D at the reference
-    temperature (decades, and whether their 1-sigma intervals overlap), or None if either is
-    not finished."""
+    temperature (decades, and whether their 1-sigma intervals are apart; an unresolved slow D
+    is taken at its bound max(D, 0) + 2 uncertainties, so the decades are a lower limit), or
+    None if either is not finished."""
     by = rows.set_index("formula")
     if fast not in by.index or slow not in by.index:
         return None
     f, s = by.loc[fast], by.loc[slow]
-    decades = np.log10(f["D_ref_cm2_s"] / s["D_ref_cm2_s"])
+    slow_resolved = is_resolved(s["D_ref_cm2_s"], s["D_ref_unc_cm2_s"])
+    slow_D = s["D_ref_cm2_s"] if slow_resolved else (max(s["D_ref_cm2_s"], 0.0)
+                                                      + UPPER_BOUND_SIGMAS * s["D_ref_unc_cm2_s"])
+    decades = np.log10(f["D_ref_cm2_s"] / slow_D)
     apart = f["D_ref_cm2_s"] - f["D_ref_unc_cm2_s"] > s["D_ref_cm2_s"] + s["D_ref_unc_cm2_s"]
+    limit = "" if slow_resolved else (f" at least (the slow D is unresolved: its bound "
+                                      f"{slow_D:.1e} is used)")
     return (f"{fast} {f['D_ref_cm2_s']:.2e} +- {f['D_ref_unc_cm2_s']:.1e} against {slow} "
             f"{s['D_ref_cm2_s']:.2e} +- {s['D_ref_unc_cm2_s']:.1e} cm2/s at "
-            f"{f['reference_K']:g} K: {decades:.2f} decades apart, 1-sigma intervals "
-            f"{'separate' if apart else 'overlap'} (wall time {f['wall_s'] / 60:.0f} + "
-            f"{s['wall_s'] / 60:.0f} min of worker time)")
+            f"{f['reference_K']:g} K: {decades:.2f} decades apart{limit}, 1-sigma intervals "
+            f"{'separate' if apart else 'overlap'} ({f['wall_s'] / 60:.0f} + "
+            f"{s['wall_s'] / 60:.0f} min of worker time, all replicas)")
 
 
 def write_report(path: Path, figure: Path, ladder: pd.DataFrame,
@@ -226,12 +284,15 @@ def write_report(path: Path, figure: Path, ladder: pd.DataFrame,
                      f"{r['temperature_C']:g} | {_fmt(r.get('ea_eV'))} | {doi} |")
     lines += ["", "## Metrics", ""]
     if all_metrics:
-        lines += ["| protocol | potential | rows finished | D(ref) resolved | Spearman rho |"
-                  " offset | LOO MAE (decades) | LOO RMS (spread) | Ea MAE (eV, n) |",
-                  "|---|---|---|---|---|---|---|---|---|"]
+        lines += ["| protocol | potential | rows finished | D(ref) resolved | Spearman rho (all,"
+                  " bounds at bound) | Spearman rho (resolved) | offset | LOO MAE (decades) |"
+                  " LOO RMS (spread) | bounds consistent | Ea MAE (eV, n) |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|"]
         lines += [f"| {m.protocol} | {m.potential} | {m.n_rows} | {m.n_resolved_D} | "
-                  f"{_fmt(m.spearman)} | {m.offset:+.2f} | {m.mae_loo:.2f} | {m.spread:.2f} |"
-                  f" {_fmt(m.ea_mae_eV)} ({m.n_ea}) |" for m in all_metrics]
+                  f"{_fmt(m.spearman)} | {_fmt(m.spearman_resolved)} | {m.offset:+.2f} | "
+                  f"{m.mae_loo:.2f} | {m.spread:.2f} | {m.n_bounds_consistent} of "
+                  f"{m.n_rows - m.n_resolved_D} | {_fmt(m.ea_mae_eV)} ({m.n_ea}) |"
+                  for m in all_metrics]
         lines += ["", "![parity](figures/md_calibration_parity.png)", "", *_default(all_metrics)]
     else:
         lines += ["None yet: a protocol and potential needs two finished ladder rows for a "
@@ -292,9 +353,10 @@ def calibrate(out_dir: Path, protocol_names: Sequence[str], potential_refs: Sequ
     for protocol in protocols:
         for ref in potential_refs:
             rows = ladder_rows(out_dir, protocol, ref, ladder)
-            if len(rows) < 2:
+            n_resolved = int(resolved_mask(rows).sum()) if len(rows) else 0
+            if n_resolved < 2:
                 notes.append(f"- `{protocol.name}` / `{ref}`: {len(rows)} ladder rows finished, "
-                             "too few for a calibration yet.")
+                             f"{n_resolved} with D resolved: too few for an offset yet.")
             else:
                 all_metrics.append(metrics(rows, protocol.name, ref))
             if len(rows):
