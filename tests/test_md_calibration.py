@@ -236,3 +236,18 @@ def test_a_partly_finished_candidate_counts_only_in_the_ladder_report(tmp_path):
     assert candidate_result(tmp_path, proto, 298.15, None) is None
     row = candidate_result(tmp_path, proto, 298.15, None, partial=True)
     assert row["replicas"] == 1 and row["D_ref_cm2_s"] > 0
+
+
+def test_md_jobs_are_submitted_lead_pair_first_then_replica_by_replica(tmp_path):
+    from screening.md import verify
+
+    lead = verify.plan(lambda f: tmp_path / f, ["LiPO3"], protocol.RANK, "chgnet", priority=100)
+    rest = verify.plan(lambda f: tmp_path / f, ["LiCl", "NaCl"], protocol.RANK, "chgnet")
+    glass = [(g[0].formula, g[0].replica, priority)
+             for _, g, priority in verify._by_priority([rest, lead], "glass", lambda p: 1)]
+    assert glass[:3] == [("LiPO3", 0, 100), ("LiPO3", 1, 90), ("LiPO3", 2, 80)]
+    assert [g[:2] for g in glass[3:]] == [("LiCl", 0), ("NaCl", 0), ("LiCl", 1), ("NaCl", 1),
+                                          ("LiCl", 2), ("NaCl", 2)]
+    production = verify._by_priority([rest, lead], "production", lambda p: 1)
+    assert [(g[0].formula, priority) for _, g, priority in production][:2] == [("LiPO3", 101),
+                                                                               ("LiPO3", 91)]

@@ -162,6 +162,28 @@ def plan(directory_of: Callable[[str], Path], formulas: Sequence[str], protocol:
     return Plan(protocol, potential_ref, tuple(glass), tuple(production), priority)
 
 
+def _task_args(p: Plan, device: str, torch_threads: int | None, topic: str) -> tuple:
+    return p.protocol, p.potential_ref, device, torch_threads, topic
+
+
+def _label(formula: str, p: Plan, several: bool) -> str:
+    return f"{formula} [{p.potential_ref}]" if several else formula
+
+
+def _glass_key(p: Plan, job: Job) -> tuple[str, str, str, int]:
+    return p.protocol.name, p.potential_ref, job.formula, job.replica
+
+
+def _by_priority(plans: Sequence[Plan], stage: str,
+                 batch: Callable[[Plan], int]) -> list[tuple[Plan, list[Job], int]]:
+    """Every (plan, group of ``stage`` jobs, Dask priority), highest priority first: replica 0
+    before replica 1 within a plan, production one above its glass."""
+    bump = 1 if stage == "production" else 0
+    groups = [(p, group, p.priority - 10 * group[0].replica + bump)
+              for p in plans for group in _chunks(list(getattr(p, stage)), batch(p))]
+    return sorted(groups, key=lambda item: -item[2])
+
+
 def simulate(client: Client, plans: Sequence[Plan], device: str, torch_threads: int | None,
              progress: bool, label: str) -> dict[str, str]:
     """Run every job of ``plans`` on ``client``, each production behind its replica's glass,
@@ -182,25 +204,26 @@ def simulate(client: Client, plans: Sequence[Plan], device: str, torch_threads: 
         client.subscribe_topic(topic, advance)
         names_of: dict[str, list[str]] = {}  # future key -> the candidates of its group
         futures = as_completed(loop=client.loop)
-        for p in plans:
-            batch = p.protocol.gpu_batch_cells if gpu else 1
-            args = (p.protocol, p.potential_ref, device, torch_threads, topic)
-            name = (lambda f, ref=p.potential_ref: f"{f} [{ref}]") if several else str
-            glass_futures = {}
-            for group in _chunks(list(p.glass), batch):
-                future = client.submit(run_group, group, *args, resources=resources, pure=False,
-                                       priority=p.priority - 10 * group[0].replica)
-                futures.add(future)
-                names_of[future.key] = [name(j.formula) for j in group]
-                glass_futures |= {(job.formula, job.replica): future for job in group}
-            for group in _chunks(list(p.production), batch):
-                after = list({glass_futures[j.formula, j.replica].key:
-                              glass_futures[j.formula, j.replica] for j in group}.values())
-                future = client.submit(run_group, group, *args, *after, resources=resources,
-                                       pure=False,
-                                       priority=p.priority - 10 * group[0].replica + 1)
-                futures.add(future)
-                names_of[future.key] = [name(j.formula) for j in group]
+        # Submitted highest priority first: a worker runs what it was sent in order, and tasks
+        # sent before the scheduler starts queueing would otherwise run ahead of later,
+        # higher-priority ones (seen: the lead pair of a calibration waited behind 6 others).
+        batch = (lambda p: p.protocol.gpu_batch_cells) if gpu else (lambda p: 1)
+        glass_futures = {}
+        for plan_, group, priority in _by_priority(plans, "glass", batch):
+            future = client.submit(run_group, group, *_task_args(plan_, device, torch_threads,
+                                                                 topic),
+                                   resources=resources, pure=False, priority=priority)
+            futures.add(future)
+            names_of[future.key] = [_label(j.formula, plan_, several) for j in group]
+            glass_futures |= {_glass_key(plan_, job): future for job in group}
+        for plan_, group, priority in _by_priority(plans, "production", batch):
+            after = list({f.key: f for f in (glass_futures[_glass_key(plan_, j)]
+                                             for j in group)}.values())
+            future = client.submit(run_group, group, *_task_args(plan_, device, torch_threads,
+                                                                 topic),
+                                   *after, resources=resources, pure=False, priority=priority)
+            futures.add(future)
+            names_of[future.key] = [_label(j.formula, plan_, several) for j in group]
         for future in futures:
             _, error = future.result()
             for name in names_of[future.key] if error else ():
