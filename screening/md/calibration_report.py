@@ -195,13 +195,22 @@ def _row_table(rows: pd.DataFrame) -> list[str]:
     return lines
 
 
-_WHAT_WOULD = (
-    "What would reach the targets: D resolved for the slow glasses too (at 600 K the oxide "
-    "glasses barely move in 1-2 ps, so their D is a noise floor and the offset cannot rank "
-    "them), that is production of 20-100 ps at several temperatures with larger cells (the "
-    "`resolve` protocol, on a GPU: `bench/gpu_md.sh`); a slower quench; and for the "
-    "oxyhalides a potential fine-tuned on their AIMD, since universal potentials are softened "
-    "and over-predict diffusion (shared/docs/domain.md).")
+def _what_would(rows: pd.DataFrame) -> str:
+    """Why a protocol missed the targets, from its rows, and what would reach them."""
+    d = rows["D_ref_cm2_s"].to_numpy(dtype=float)
+    positive = d[d > 0]
+    spread = (f"Across the {len(rows)} finished rows D({rows['reference_K'].iloc[0]:g} K) spans "
+              f"{np.log10(positive.max() / positive.min()):.1f} decades ({positive.min():.1e} to "
+              f"{positive.max():.1e} cm2/s) where the measurements span "
+              f"{np.ptp(rows['log10_sigma_measured']):.1f}: the MD does not tell these glasses "
+              "apart. " if len(positive) > 1 else "")
+    return (spread + "What would reach the targets: cells that are glasses, not hot, "
+            "under-dense networks (a slow quench of 10 K/ps or less and NVT at a measured density, "
+            "the `resolve` protocol on a GPU: `bench/gpu_md.sh`, and `--fixed-density` once "
+            "measured densities are in the ladder); D resolved at several temperatures for the "
+            "slow glasses, whose D at one temperature in 1-2 ps is a noise floor (20-100 ps "
+            "each); and for the oxyhalides a potential fine-tuned on their AIMD, since universal "
+            "potentials are softened and over-predict diffusion (shared/docs/domain.md).")
 
 
 def _default(all_metrics: Sequence[Metrics]) -> list[str]:
@@ -304,7 +313,7 @@ def write_report(path: Path, figure: Path, ladder: pd.DataFrame,
         if m is not None:
             lines += [_verdict(m) + ".", ""]
             if m.spearman < TARGET_SPEARMAN or m.mae_loo > TARGET_MAE:
-                lines += [_WHAT_WOULD, ""]
+                lines += [_what_would(rows), ""]
         pair = pair_separation(rows, "LiAlCl2.5O0.75", "LiPO3")
         if pair:
             lines += [f"Fast against slow: {pair}.", ""]
