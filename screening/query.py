@@ -49,6 +49,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from screening.campaign.state import VIEWS as CAMPAIGN_VIEWS
 from screening.campaign.state import view_tables
 from screening.errors import UserError, one_line
 from screening.store import RESULT_TABLES, VERIFIED_TABLES, StoreError, check_tables, parquet_files
@@ -91,10 +92,11 @@ def connect(run_dir: Path, spill_dir: Path, tables: Iterable[str] | None = None,
     screen = check_tables(run_dir, [t for t in VIEWS if wanted is None or t in wanted])
     # A campaign view joins one file per round; a round whose MD all failed lacks its columns.
     # view_tables lists complete rounds only: their files matched their round's checksums.
+    rounds = view_tables(run_dir) if wanted is None or wanted & set(CAMPAIGN_VIEWS) else {}
     views = {table: (files, "") for table, files in screen.items()} | {
         view: ([file for part in parts for file in parquet_files(run_dir, part)],
                ", union_by_name = true")
-        for view, parts in view_tables(run_dir).items() if wanted is None or view in wanted}
+        for view, parts in rounds.items() if wanted is None or view in wanted}
     try:
         con = duckdb.connect(config={"memory_limit": memory_limit,
                                      "temp_directory": str(spill_dir)})
