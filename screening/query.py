@@ -52,7 +52,7 @@ import pyarrow as pa
 from screening.campaign.state import VIEWS as CAMPAIGN_VIEWS
 from screening.campaign.state import view_tables
 from screening.errors import UserError, one_line
-from screening.store import RESULT_TABLES, VERIFIED_TABLES, StoreError, check_tables, parquet_files
+from screening.store import RESULT_TABLES, VERIFIED_TABLES, check_tables, parquet_files
 
 #: The views ``viglas query`` offers, one per Parquet table (file or dataset directory) of the
 #: run; a table whose file is absent (e.g. a tier that was not run) simply has no view.
@@ -112,7 +112,7 @@ def connect(run_dir: Path, spill_dir: Path, tables: Iterable[str] | None = None,
         con.execute(f"SET allowed_paths = {_sql_list(allowed)}")
         for name, value in _SANDBOX:
             con.execute(f"SET {name} = {str(value).lower()}")
-    except (duckdb.Error, OSError, StoreError) as exc:
+    except (duckdb.Error, OSError) as exc:
         con.close()
         raise QueryError(f"cannot open the tables of {run_dir}: {one_line(exc)} (is the run "
                          f"damaged? `viglas run` on its spec repairs it)") from exc
