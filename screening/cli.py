@@ -19,7 +19,14 @@ from featurizers.registry import describe_featurizers
 from screening import store
 from screening.errors import UserError, one_line
 from screening.md import MDError
-from screening.query import FORMATS, QueryError, render, run_query
+from screening.query import (
+    DEFAULT_MEMORY_LIMIT,
+    DEFAULT_TIMEOUT_S,
+    FORMATS,
+    QueryError,
+    render,
+    run_query,
+)
 from screening.runs import iter_runs, resolve_run, run_summary
 from screening.scorers import known_scorers, load_scorer
 from screening.spec import kelvin, load_spec
@@ -124,18 +131,23 @@ def run(spec_path: Path, out: Path | None, scheduler: str | None, workers: int |
 @click.option("--sql", help="A full SELECT over candidates, features, scores, ranked (and "
               "verified, ranked_verified after viglas verify).")
 @click.option("--columns", help="Comma-separated columns of ranked to show.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+              help="json writes NaN/inf as \"NaN\"/\"Infinity\"/\"-Infinity\", BLOBs as base64.")
+@click.option("--memory-limit", default=DEFAULT_MEMORY_LIMIT, show_default=True,
+              help="DuckDB's memory cap, e.g. 8GB; beyond it sorts and joins spill to a "
+              "temporary directory.")
+@click.option("--timeout", "timeout_s", type=float, default=DEFAULT_TIMEOUT_S, show_default=True,
+              help="Stop the query after this many seconds.")
 def query(run_ref: str, top: int | None, where: str | None, sort: str | None, sql: str | None,
-          columns: str | None, fmt: str) -> None:
+          columns: str | None, fmt: str, memory_limit: str, timeout_s: float) -> None:
     """Query the ranked table of RUN (a run name under results/ or a directory)."""
     if sql and (where or sort or columns):
         raise QueryError("--sql replaces --where/--sort/--columns; use one or the other")
     run_dir = resolve_run(run_ref, _results_root())
     wanted = [c.strip() for c in columns.split(",")] if columns else None
-    frame = run_query(run_dir, sql=sql, where=where, sort=sort, top=top, columns=wanted)
-    if sql and top is not None:
-        frame = frame.head(top)
-    text = render(frame, fmt)
+    table = run_query(run_dir, sql=sql, where=where, sort=sort, top=top, columns=wanted,
+                      memory_limit=memory_limit, timeout_s=timeout_s)
+    text = render(table, fmt)
     click.echo(text, nl=not text.endswith("\n"))
 
 
@@ -198,7 +210,12 @@ def validate(out: Path) -> None:
     """Regenerate the validation report (Markdown + parity plots) from the shipped data."""
     from screening.validation import write_report
 
-    click.echo(f"wrote {write_report(out)}")
+    try:
+        written = write_report(out)
+    except OSError as exc:  # --out a file, or under one; a full disk
+        raise UserError(f"--out {out}: cannot write the validation report there "
+                        f"({exc.strerror or one_line(exc)}: {exc.filename or out})") from exc
+    click.echo(f"wrote {written}")
 
 
 @main.command()
@@ -210,10 +227,7 @@ def plot(run_ref: str, out: Path | None) -> None:
     from screening.plots import plot_run
 
     run_dir = resolve_run(run_ref, _results_root())
-    if not store.is_complete(run_dir):
-        raise store.StoreError(f"{run_dir} is not a finished run, or its files changed since "
-                               f"(see `viglas runs`); `viglas run` on its spec finishes or "
-                               f"repairs it")
+    store.check_tables(run_dir, ("candidates", "scores", "ranked", "verified"))
     if out is not None and out.exists() and not out.is_dir():
         raise store.StoreError(f"--out {out} is a file; give a directory for the PNGs")
     try:

@@ -2,7 +2,8 @@
 
 ``viglas query``, ``plot`` and ``verify`` name a run by its name under ``results/`` (or
 ``$VIGLAS_RESULTS``) or by its directory; ``viglas runs`` lists every run there with its
-candidate count, date, spec hash and whether it is complete, incomplete or corrupt.
+candidate count, date, spec hash and whether it is complete (every table file matches the
+checksum its manifest records), incomplete or corrupt.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from screening.errors import UserError, one_line
-from screening.store import is_complete, read_manifest, read_meta
+from screening.errors import StoreError, UserError, one_line
+from screening.store import check_tables, read_manifest, read_meta
 
 
 class RunNotFoundError(UserError):
@@ -36,32 +37,49 @@ def iter_runs(results_root: Path) -> list[Path]:
     """Run directories under ``results_root``, sorted by name."""
     if not results_root.is_dir():
         return []
-    return sorted(p for p in results_root.iterdir() if (p / "spec.toml").is_file())
+    # is_symlink too: a run whose spec.toml is a link is listed (as corrupt), not hidden
+    return sorted(p for p in results_root.iterdir()
+                  if (p / "spec.toml").is_file() or (p / "spec.toml").is_symlink())
 
 
 def run_summary(run_dir: Path) -> dict[str, Any]:
     """Name, candidate count, status, date and spec hash of one run, for ``viglas runs``.
 
-    A run whose files cannot be read is listed with status ``corrupt: <why>`` (``viglas run`` on
-    its spec repairs the data files), so one damaged directory does not hide the others.
+    A finished run is ``complete`` only while every table file matches the size and SHA-256 its
+    manifest records; otherwise, or when its files cannot be read, it is listed with status
+    ``corrupt: <why>`` (``viglas run`` on its spec repairs the data files), so one damaged
+    directory does not hide the others. Row counts are read only from files so verified (or,
+    for an unfinished run, from plain files).
     """
     row: dict[str, Any] = {"name": run_dir.name, "candidates": 0, "ranked": 0,
                            "status": "incomplete", "created_utc": "", "spec_hash": ""}
     try:
         meta = read_meta(run_dir)
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        row["status"] = f"corrupt: spec.toml unreadable ({one_line(exc)[:60]})"
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, StoreError) as exc:
+        row["status"] = f"corrupt: spec.toml unreadable ({_short(run_dir, exc)[:60]})"
         return row
     row["created_utc"] = meta.get("created_utc", "")
     row["spec_hash"] = meta.get("content_hash", "")
+    try:
+        if (read_manifest(run_dir) or (False, {}))[0]:
+            check_tables(run_dir)
+            row["status"] = "complete"
+    except (OSError, StoreError) as exc:
+        row["status"] = f"corrupt: {_short(run_dir, exc)}"
+        return row
     for table in ("candidates", "ranked"):
         path = run_dir / f"{table}.parquet"
         try:
-            row[table] = pq.read_metadata(path).num_rows if path.exists() else 0
+            if path.is_file() and not path.is_symlink():
+                row[table] = pq.read_metadata(path).num_rows
         except (OSError, pa.ArrowException):
             row["status"] = f"corrupt: {path.name} unreadable"
             return row
-    if (read_manifest(run_dir) or (False, {}))[0]:
-        row["status"] = ("complete" if is_complete(run_dir)
-                         else "corrupt: its files differ from manifest.json")
     return row
+
+
+def _short(run_dir: Path, exc: BaseException) -> str:
+    """What went wrong, without the run's path and the repair hint the listing already gives."""
+    text = one_line(exc).replace(f"{run_dir} is corrupt: ", "").replace(f"{run_dir}: ", "")
+    text = text.replace(f"{run_dir.resolve()}/", "").replace(f"{run_dir}/", "")
+    return text.split("; ")[0][:80]

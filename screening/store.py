@@ -24,7 +24,12 @@ Every file appears under its final name only once complete, so a reader never se
 That is not enough on its own: a crash of the machine, a full disk or a copy cut short can still
 leave a truncated or damaged file under its final name. So every file the run will trust again is
 recorded with its size and checksum (a partition in its ``done`` marker, the final files in
-``manifest.json``), and a resumed run recomputes what no longer matches. The feature table stays a
+``manifest.json``), and a resumed run recomputes what no longer matches. Readers trust the same
+records: ``viglas runs``, ``query``, ``plot`` and ``report`` serve a table only while each of its
+files matches the checksum the manifest records (:func:`check_tables`), and say which file is
+corrupt or unverified otherwise. A run reads nothing outside its directory: a recorded name that
+leaves the run, a symlink, or a device, pipe or other special file where a file should be is
+refused in one line, never opened. The feature table stays a
 dataset because it is by far the largest (a million rows is over a gigabyte): concatenating it
 would be a serial copy at the end of every run, while pandas, DuckDB, Polars and Spark all read a
 directory of parts as one table.
@@ -32,13 +37,15 @@ directory of parts as one table.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import shutil
+import stat
 import tomllib
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pandas as pd
@@ -62,27 +69,80 @@ NOT_FINISHED = "not finished"
 Digest = dict[str, Any]
 
 
+def _not_regular(path: Path, mode: int) -> StoreError:
+    kind = ("a symbolic link" if stat.S_ISLNK(mode)
+            else "not a regular file (a device, pipe or directory)")
+    return StoreError(f"{path} is {kind}, not a regular file inside the run; viglas reads no "
+                      f"link or special file: remove it (`viglas run` on the spec recomputes it)")
+
+
+def _open_regular(path: Path) -> int:
+    """A read-only descriptor of the plain file at ``path``, opened without following a symlink
+    and without blocking on a pipe; :class:`StoreError` for anything but a plain file."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # O_NOFOLLOW met a symlink
+            raise _not_regular(path, stat.S_IFLNK) from exc
+        raise
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise _not_regular(path, mode)
+    return fd
+
+
 def file_digest(path: Path) -> Digest:
-    """Size and SHA-256 of the file at ``path``."""
-    with path.open("rb") as handle:
+    """Size and SHA-256 of the plain file at ``path`` (a symlink or special file raises
+    :class:`StoreError`)."""
+    with os.fdopen(_open_regular(path), "rb") as handle:
         sha = hashlib.file_digest(handle, "sha256").hexdigest()
-    return {"bytes": path.stat().st_size, "sha256": sha}
+        return {"bytes": os.fstat(handle.fileno()).st_size, "sha256": sha}
+
+
+def read_text(path: Path) -> str:
+    """The UTF-8 text of the plain file at ``path`` (a symlink or special file raises
+    :class:`StoreError`, so ``/dev/zero`` or a pipe is never read)."""
+    with os.fdopen(_open_regular(path), "rb") as handle:
+        return handle.read().decode("utf-8")
 
 
 def damage(path: Path, digest: object) -> str | None:
     """What is wrong with the file at ``path`` given its recorded ``digest`` (missing, wrong
-    size, wrong checksum), or None when it matches."""
+    size, wrong checksum), or None when it matches. A symlink or a special file at ``path``
+    raises :class:`StoreError`: it is refused, not hashed."""
     if not isinstance(digest, Mapping) or not {"bytes", "sha256"} <= set(digest):
         return "no valid checksum record"
     try:
-        size = path.stat().st_size
-    except OSError:
+        info = path.lstat()
+    except (FileNotFoundError, NotADirectoryError):
         return "missing"
-    if size != digest["bytes"]:
-        return f"{size} bytes, expected {digest['bytes']}"
+    if not stat.S_ISREG(info.st_mode):
+        raise _not_regular(path, info.st_mode)
+    if info.st_size != digest["bytes"]:
+        return f"{info.st_size} bytes, expected {digest['bytes']}"
     if file_digest(path)["sha256"] != digest["sha256"]:
         return "checksum mismatch"
     return None
+
+
+def run_file(run_dir: Path, name: str, listed_in: str = MANIFEST) -> Path:
+    """``run_dir / name`` for a file the run records by ``name`` (relative, e.g.
+    ``scores.parquet`` or ``features.parquet/part-000000.parquet``). Raises :class:`StoreError`
+    when ``name`` leads out of the run (absolute, ``..``) or a directory on the way is a
+    symlink, so nothing outside the run is read through a record."""
+    relative = PurePosixPath(name)
+    if (not name or "\\" in name or "\0" in name or relative.is_absolute()
+            or any(part in ("", ".", "..") for part in name.split("/"))):
+        raise StoreError(f"{run_dir / listed_in} lists {name!r}, which is not a file inside the "
+                         f"run; a run reads nothing outside its directory (delete {listed_in}: "
+                         f"`viglas run` on the spec then recomputes what it recorded)")
+    path = run_dir
+    for part in relative.parts[:-1]:
+        path = path / part
+        if path.is_symlink():
+            raise _not_regular(path, stat.S_IFLNK)
+    return run_dir / relative
 
 
 def write_parquet(data: pd.DataFrame | pa.Table, path: Path, use_dictionary: bool = True) -> Digest:
@@ -104,21 +164,25 @@ def write_toml(data: dict[str, Any], path: Path) -> None:
 
 
 def read_toml(path: Path) -> dict[str, Any]:
-    """Read a TOML file written by :func:`write_toml`."""
-    return tomllib.loads(path.read_text())
+    """Read a TOML file written by :func:`write_toml` (a plain file: see :func:`read_text`)."""
+    return tomllib.loads(read_text(path))
 
 
 def read_meta(run_dir: Path) -> dict[str, Any]:
     """The ``[meta]`` table of the run's ``spec.toml`` (content hash, creation time, versions);
-    raises OSError, UnicodeDecodeError or TOMLDecodeError when the file cannot be read."""
+    raises OSError, UnicodeDecodeError or TOMLDecodeError when the file cannot be read, and
+    :class:`StoreError` when it is a symlink or a special file."""
     meta = read_toml(run_dir / "spec.toml").get("meta")
     return meta if isinstance(meta, dict) else {}
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
-    """The JSON object at ``path``; None when it is missing, unreadable or not an object."""
+    """The JSON object at ``path``; None when it is missing, unreadable or not an object
+    (:class:`StoreError` when it is a symlink or a special file)."""
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(read_text(path))
+    except StoreError:
+        raise
     except (OSError, UnicodeDecodeError, ValueError):
         return None
     return data if isinstance(data, dict) else None
@@ -170,7 +234,8 @@ def check_partition(run_dir: Path, index: int) -> str | None:
     if marker is None:
         return f"{marker_path.name} unreadable"
     for path, key in zip(part_paths(run_dir, index), ("features", "scores"), strict=True):
-        reason = damage(path, marker.get(key))
+        reason = damage(run_file(run_dir, path.relative_to(run_dir).as_posix(),
+                                 marker_path.name), marker.get(key))
         if reason:
             return f"{path.name} {reason}"
     return None
@@ -191,10 +256,13 @@ def features_part(index: int) -> str:
 
 def read_manifest(run_dir: Path) -> tuple[bool, dict[str, Digest]] | None:
     """``(complete, {relative path: digest})`` from the run's manifest; None when it has none
-    or it cannot be read."""
+    or it cannot be read. A manifest that names a file outside the run (``/dev/zero``,
+    ``../x``) raises :class:`StoreError` (see :func:`run_file`)."""
     manifest = _read_json(run_dir / MANIFEST)
     if manifest is None or not isinstance(manifest.get("files"), dict):
         return None
+    for name in manifest["files"]:
+        run_file(run_dir, name)
     return bool(manifest.get("complete")), manifest["files"]
 
 
@@ -207,7 +275,7 @@ def write_manifest(run_dir: Path, files: Mapping[str, Digest], complete: bool) -
 def verify_manifest(run_dir: Path, files: Mapping[str, Digest]) -> dict[str, str]:
     """``{relative path: what is wrong}`` for every manifest file that is missing or damaged
     (see :func:`damage`)."""
-    found = {name: damage(run_dir / name, digest) for name, digest in files.items()}
+    found = {name: damage(run_file(run_dir, name), digest) for name, digest in files.items()}
     return {name: reason for name, reason in found.items() if reason}
 
 
@@ -232,15 +300,17 @@ def publish_features(run_dir: Path) -> None:
 
 def parquet_files(run_dir: Path, table: str) -> list[str]:
     """The Parquet files of ``table`` in ``run_dir`` as absolute paths (the file, or a dataset's
-    parts in order); [] when it is absent. Raises :class:`StoreError` for a file that is not a
-    regular file inside the run directory (a symlink pointing elsewhere)."""
-    root = run_dir.resolve()
-    path = root / f"{table}.parquet"
+    parts in order); [] when it is absent. Raises :class:`StoreError` for a file (or dataset
+    directory) that is a symlink or a special file rather than a plain file inside the run."""
+    path = run_file(run_dir.resolve(), f"{table}.parquet")
+    if path.is_symlink():
+        raise _not_regular(path, stat.S_IFLNK)
     listed = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
     files = [file for file in listed if file.exists() or file.is_symlink()]
     for file in files:
-        if file.is_symlink() or not file.is_file() or root not in file.resolve().parents:
-            raise StoreError(f"{file} is not a regular file inside the run {root}")
+        mode = file.lstat().st_mode
+        if not stat.S_ISREG(mode):
+            raise _not_regular(file, mode)
     return [str(file) for file in files]
 
 
@@ -249,15 +319,72 @@ def remove_parts(run_dir: Path) -> None:
     shutil.rmtree(run_dir / PARTS_DIR, ignore_errors=True)
 
 
-def is_complete(run_dir: Path) -> bool:
-    """Whether the run finished and its final files still have the sizes its manifest records
-    (a quick test; a resumed run also compares checksums)."""
+def record_table(run_dir: Path, table: str, data: pd.DataFrame | pa.Table) -> None:
+    """Write ``table`` (one of :data:`VERIFIED_TABLES`) into the finished run ``run_dir`` and
+    record its digest in the manifest, so readers trust it as they trust the screen's tables."""
     manifest = read_manifest(run_dir)
     if manifest is None or not manifest[0]:
+        raise StoreError(f"{run_dir} is not a finished run (no complete {MANIFEST})")
+    name = f"{table}.parquet"
+    digest = write_parquet(data, run_dir / name)
+    write_manifest(run_dir, {**manifest[1], name: digest}, complete=True)
+
+
+def _table_of(name: str) -> str:
+    """The table a recorded file belongs to (``features.parquet/part-000001.parquet`` ->
+    ``features``)."""
+    return name.split("/", 1)[0].removesuffix(".parquet")
+
+
+def _repair_hint(table: str) -> str:
+    if table in VERIFIED_TABLES:
+        return "`viglas verify` on the run writes it again"
+    return "`viglas run` on its spec repairs it"
+
+
+def check_tables(run_dir: Path, tables: Iterable[str] | None = None) -> dict[str, list[str]]:
+    """``{table: [its files, absolute]}`` for ``tables`` of the finished run ``run_dir`` (default:
+    every table), once each file has been checked against its manifest record, each hashed once.
+
+    Raises :class:`StoreError` in one line unless the run finished, the screen's tables
+    (:data:`RESULT_TABLES`) are recorded, and every file of ``tables`` on disk (a dataset's parts
+    included) is recorded with a size and SHA-256 it still has: a file that differs is corrupt,
+    one without a record (a part added to ``features.parquet/``, a table of an older
+    ``viglas verify``) unverified. A table that is neither on disk nor recorded is left out.
+    """
+    manifest = read_manifest(run_dir)
+    if manifest is None or not manifest[0]:
+        raise StoreError(f"{run_dir} is not a finished run (no complete {MANIFEST}); "
+                         f"`viglas run` on its spec finishes it")
+    records = manifest[1]
+    wanted = (*RESULT_TABLES, *VERIFIED_TABLES) if tables is None else tuple(tables)
+    found: dict[str, list[str]] = {}
+    for table in wanted:
+        on_disk = parquet_files(run_dir, table)
+        names = {Path(file).relative_to(run_dir.resolve()).as_posix() for file in on_disk}
+        names |= {name for name in records if _table_of(name) == table}
+        if not names and table in RESULT_TABLES:
+            raise StoreError(f"{run_dir} is corrupt: {table}.parquet is missing and not in "
+                             f"{MANIFEST}; {_repair_hint(table)}")
+        for name in sorted(names):
+            if name not in records:
+                raise StoreError(f"{run_dir}: {name} is unverified ({MANIFEST} records no "
+                                 f"checksum for it), so it is not served; "
+                                 f"{_repair_hint(table)}")
+            reason = damage(run_file(run_dir, name), records[name])
+            if reason:
+                raise StoreError(f"{run_dir} is corrupt: {name} {reason}; "
+                                 f"{_repair_hint(table)}")
+        if names:
+            found[table] = on_disk
+    return found
+
+
+def is_complete(run_dir: Path) -> bool:
+    """Whether the run finished and every table file still matches its manifest record
+    (sizes and checksums; see :func:`check_tables`)."""
+    try:
+        check_tables(run_dir)
+    except StoreError:
         return False
-    for name, digest in manifest[1].items():
-        path = run_dir / name
-        if not (isinstance(digest, Mapping) and path.is_file()
-                and path.stat().st_size == digest.get("bytes")):
-            return False
     return True

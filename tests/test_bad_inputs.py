@@ -138,6 +138,8 @@ def test_plot_refuses_an_unfinished_run_and_a_file_as_out(viglas, finished_run, 
     unfinished = tmp_path / "unfinished"
     shutil.copytree(finished_run, unfinished)
     (unfinished / "ranked.parquet").unlink()
+    assert "is corrupt: ranked.parquet missing" in one_line_error(viglas("plot", str(unfinished)))
+    (unfinished / "manifest.json").unlink()
     assert "is not a finished run" in one_line_error(viglas("plot", str(unfinished)))
     (tmp_path / "plots.png").write_text("")
     error = one_line_error(viglas("plot", "tiny", "--out", str(tmp_path / "plots.png")))
@@ -159,8 +161,8 @@ def test_runs_lists_corrupt_runs_beside_good_ones(finished_run, tmp_path, monkey
     assert result.exit_code == 0, result.output
     status = {line.split()[0]: line for line in result.output.splitlines()[1:]}
     assert "corrupt: spec.toml unreadable" in status["bad-toml"]
-    assert "corrupt: ranked.parquet unreadable" in status["bad-ranked"]
-    assert "corrupt: its files differ from manifest.json" in status["cut-features"]
+    assert "corrupt: ranked.parquet 7 bytes, expected" in status["bad-ranked"]
+    assert "corrupt: features.parquet/part-000000.parquet 500 bytes" in status["cut-features"]
     assert status["tiny"].split()[3] == "complete"  # the whole word: not "incomplete"
     error = one_line_error(CliRunner().invoke(main, ["query", "cut-features", "--sql",
                                                      "SELECT count(*) FROM features"]))

@@ -11,7 +11,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from screening import query
+from screening import query, store
 from tests.conftest import one_line_error
 
 MARKER = "VIGLAS-SECRET-7f3a"  # in the files' contents, never in a path a query names
@@ -194,8 +194,8 @@ def test_the_verified_view_is_absent_until_its_file_exists(finished_run, tmp_pat
     assert "verified" in query.VIEWS and "ranked_verified" in query.VIEWS
     with pytest.raises(query.QueryError, match="verified does not exist"):
         query.run_query(run, sql="SELECT * FROM verified")
-    pd.DataFrame({"formula": ["LiAlCl2.5O0.75"], "sigma_md_log10_S_cm": [-3.1]}).to_parquet(
-        run / "verified.parquet")
-    frame = query.run_query(run, sql="SELECT r.rank, v.sigma_md_log10_S_cm FROM ranked r "
+    store.record_table(run, "verified", pd.DataFrame({"formula": ["LiAlCl2.5O0.75"],
+                                                      "sigma_md_log10_S_cm": [-3.1]}))
+    table = query.run_query(run, sql="SELECT r.rank, v.sigma_md_log10_S_cm FROM ranked r "
                                      "JOIN verified v USING (formula)")
-    assert frame["sigma_md_log10_S_cm"].tolist() == [-3.1]
+    assert table.column("sigma_md_log10_S_cm").to_pylist() == [-3.1]

@@ -278,10 +278,10 @@ def collect(run_dir: Path) -> pd.DataFrame:
                 rows.append(row)
     verified = calibration.calibrate_rows(pd.DataFrame(rows))
     if not verified.empty:
-        store.write_parquet(verified, run_dir / VERIFIED)
+        store.record_table(run_dir, VERIFIED.removesuffix(".parquet"), verified)
         ranked = pd.read_parquet(run_dir / "ranked.parquet")
-        store.write_parquet(ranking.prefer_verified(ranked, verified, spec.get("rank", {})),
-                            run_dir / RANKED_VERIFIED)
+        store.record_table(run_dir, RANKED_VERIFIED.removesuffix(".parquet"),
+                           ranking.prefer_verified(ranked, verified, spec.get("rank", {})))
     return verified
 
 

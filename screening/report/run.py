@@ -18,8 +18,8 @@ from screening.plots import load_run
 from screening.ranking import passes_filters
 from screening.spec import Filter
 
-#: The manifest files the report reads; their checksums are checked before anything is drawn.
-READ_FILES = ("candidates.parquet", "scores.parquet", "ranked.parquet")
+#: The tables the report reads; their files' checksums are checked before anything is drawn.
+READ_TABLES = ("candidates", "scores", "ranked", "verified", "ranked_verified")
 
 
 @dataclass(frozen=True)
@@ -44,18 +44,9 @@ class RunData:
 
 def check_finished(run_dir: Path) -> None:
     """Raise :class:`store.StoreError` unless ``run_dir`` finished and the tables the report
-    reads still match the sizes and checksums of its manifest."""
-    manifest = store.read_manifest(run_dir)
-    if manifest is None or not manifest[0]:
-        raise store.StoreError(f"{run_dir} is not a finished run (no complete manifest.json); "
-                               f"`viglas run` on its spec finishes it")
-    files = manifest[1]
-    damaged = {name: "not in manifest.json" for name in READ_FILES if name not in files}
-    damaged |= store.verify_manifest(run_dir, {n: files[n] for n in READ_FILES if n in files})
-    if damaged:
-        name, reason = next(iter(damaged.items()))
-        raise store.StoreError(f"{run_dir} is corrupt: {name} {reason}; `viglas run` on its "
-                               f"spec repairs it")
+    reads still match the sizes and checksums of its manifest (see
+    :func:`store.check_tables`)."""
+    store.check_tables(run_dir, READ_TABLES)
 
 
 def _optional(run_dir: Path, table: str) -> pd.DataFrame | None:
