@@ -108,8 +108,9 @@ def _amount(number: str, what: str, written: str, source: str) -> float:
         raise NotationError(f"zero {what} {shown} in {_short(source)}; leave the component out")
     if not value <= MAX_AMOUNT:
         raise NotationError(f"{what} {shown} in {_short(source)} is above {MAX_AMOUNT:g}")
-    # pymatgen drops amounts below 1e-8 without a word: Li1e-301Cl would become Cl
-    if value <= MIN_AMOUNT:
+    # pymatgen drops amounts below its tolerance without a word (Li0.<300 zeros>1Cl became Cl),
+    # so they are refused here; larger ones below MIN_AMOUNT are refused with their element
+    if value < Composition.amount_tolerance:
         raise NotationError(f"{what} {shown} in {_short(source)} is not above {MIN_AMOUNT:g}, "
                             f"the smallest amount a formula keeps")
     return value

@@ -330,7 +330,7 @@ def _read_space(space: TableReader) -> tuple[CompositionSpace | None, tuple[tupl
         **{key: space.count(key, _AXES[key])
            for key in ("a_per_m", "halogen_mix_fractions", "centre_mix_fractions")})
     if size + len(explicit) > max_candidates:
-        listed = f" and {len(explicit):,} listed compositions" if explicit else ""
+        listed = f" and {len(explicit):,} listed compositions" if size <= max_candidates else ""
         raise space.error("max_candidates", f"the grid has {format_count(size)} points"
                                             f"{listed}, above max_candidates = "
                                             f"{max_candidates:,}; raise it or use fewer values "
