@@ -15,10 +15,9 @@ from functools import cache, lru_cache
 import numpy as np
 import pandas as pd
 import smact
-from pymatgen.core.periodic_table import Element
 from smact.screening import pauling_test
 
-from candidates.chemistry import ALKALIS, CHALCOGENS, HALOGENS
+from candidates.chemistry import ALKALIS, CHALCOGENS, HALOGENS, element
 from candidates.errors import UserError
 from candidates.formula import (
     AMOUNT_DIGITS,
@@ -248,7 +247,7 @@ def _formulas(classes: pd.DataFrame, class_index: np.ndarray,
 @cache
 def _electronegativity(symbol: str | None) -> float:
     """Pauling electronegativity as pymatgen orders formulas; an empty slot sorts last."""
-    return float(Element(symbol).X) if isinstance(symbol, str) else np.inf
+    return float(element(symbol).X) if isinstance(symbol, str) else np.inf
 
 
 def enumerate_space(space: CompositionSpace) -> pd.DataFrame:

@@ -395,7 +395,7 @@ def _read_csv(space: TableReader, path: Path, column: str,
     try:
         data = _read_file(path, int(max_MB * 10**6), "CSV")
     except _FileTooLarge as exc:
-        raise space.error("csv", f"{str(path)!r} is larger than csv_max_MB = {max_MB:g} MB; "
+        raise space.error("csv", f"{path} is larger than csv_max_MB = {max_MB:g} MB; "
                                  f"raise space.csv_max_MB or split the file") from exc
     except (OSError, ValueError) as exc:
         raise space.error("csv", f"cannot read {str(path)!r} "
@@ -404,25 +404,25 @@ def _read_csv(space: TableReader, path: Path, column: str,
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        raise space.error("csv", f"{str(path)!r} line {line} is not UTF-8 text; save the CSV "
+        raise space.error("csv", f"{path}: line {line} is not UTF-8 text; save the CSV "
                                  f"as UTF-8") from exc
     reader = csv.reader(io.StringIO(text, newline=""))
     rows = []
     try:
         header = next(reader, [])
         if column not in header:
-            raise space.error("csv_column", f"{str(path)!r} has no column {column!r} in its "
+            raise space.error("csv_column", f"{path} has no column {column!r} in its "
                                             f"first line{did_you_mean(column, header)}; name "
                                             f"the column of compositions in space.csv_column")
         index = header.index(column)
         for cells in reader:
-            where = f"{str(path)!r} line {reader.line_num}"
+            where = f"{path}: line {reader.line_num}"
             if not cells:
                 continue  # a blank line
             if index >= len(cells):
                 raise space.error("csv", f"{where} has {len(cells)} fields, no {column!r}")
             if len(rows) == max_rows:
-                raise space.error("max_candidates", f"{str(path)!r} lists more than "
+                raise space.error("max_candidates", f"{path} lists more than "
                                                     f"{max_rows:,} compositions, which with the "
                                                     f"explicit ones is above max_candidates; "
                                                     f"raise space.max_candidates")
@@ -432,7 +432,7 @@ def _read_csv(space: TableReader, path: Path, column: str,
                 raise space.error("csv", f"{where}: column {column!r} is not a composition in "
                                          f"an accepted notation ({_without_text(exc)})") from exc
     except csv.Error as exc:
-        raise space.error("csv", f"{str(path)!r} line {reader.line_num}: {exc}") from exc
+        raise space.error("csv", f"{path}: line {reader.line_num}: {exc}") from exc
     return rows
 
 
