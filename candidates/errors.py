@@ -24,4 +24,7 @@ def format_count(n: int) -> str:
     exponent = int(math.log10(n))  # not len(str(n)): str() refuses ints over 4300 digits
     if n < 10**exponent:  # log10 rounded up
         exponent -= 1
-    return f"{n // 10 ** (exponent - 1) / 10:.1f}e+{exponent}"
+    mantissa = n / 10**exponent  # exact integer division, rounded once into a float
+    if round(mantissa, 1) >= 10:
+        mantissa, exponent = mantissa / 10, exponent + 1
+    return f"{mantissa:.1f}e+{exponent}"

@@ -132,16 +132,12 @@ def kelvin(temperature_C: float, where: str) -> float:
     return temperature_C - ABSOLUTE_ZERO_C
 
 
-class _FileTooLarge(Exception):
-    """A file longer than the caller reads."""
-
-
 def _read_file(path: Path, max_bytes: int, what: str) -> bytes:
-    """The bytes of the regular file at ``path``, at most ``max_bytes`` of them.
+    """The bytes of the regular file at ``path``, at most ``max_bytes + 1`` of them (so the
+    caller can tell that it is longer than ``max_bytes``).
 
     A device, pipe or directory is refused before it is read: ``/dev/zero`` never ends, and
-    opening a pipe would wait for a writer. Raises OSError (with ``strerror``) or
-    :class:`_FileTooLarge`.
+    opening a pipe would wait for a writer. Raises OSError with a ``strerror``.
     """
     if "\0" in str(path):
         raise OSError(0, f"the {what} path holds a NUL character")
@@ -154,8 +150,6 @@ def _read_file(path: Path, max_bytes: int, what: str) -> bytes:
             data = handle.read(max_bytes + 1)
     finally:
         os.close(fd)
-    if len(data) > max_bytes:
-        raise _FileTooLarge(path)
     return data
 
 
@@ -163,11 +157,12 @@ def load_spec(path: str | Path) -> RunSpec:
     """Read and validate the run spec at ``path`` (see runs/viglas.toml for every key)."""
     path = Path(path)
     try:
+        data = _read_file(path, MAX_SPEC_BYTES, "spec")
+        if len(data) > MAX_SPEC_BYTES:
+            raise SpecError(f"{path}: larger than {MAX_SPEC_BYTES // 10**6} MB; a spec is a "
+                            f"short TOML file (list many compositions in space.csv)")
         # utf-8-sig: a byte order mark, as some Windows editors write, is not part of the TOML
-        raw = tomllib.loads(_read_file(path, MAX_SPEC_BYTES, "spec").decode("utf-8-sig"))
-    except _FileTooLarge as exc:
-        raise SpecError(f"{path}: larger than {MAX_SPEC_BYTES // 10**6} MB; a spec is a short "
-                        f"TOML file (list many compositions in space.csv)") from exc
+        raw = tomllib.loads(data.decode("utf-8-sig"))
     except OSError as exc:
         raise SpecError(f"{path}: cannot read the spec ({exc.strerror})") from exc
     except UnicodeDecodeError as exc:
@@ -394,12 +389,11 @@ def _read_csv(space: TableReader, path: Path, column: str,
         raise space.error("csv_max_MB", f"must be above 0, got {max_MB:g}")
     try:
         data = _read_file(path, int(max_MB * 10**6), "CSV")
-    except _FileTooLarge as exc:
-        raise space.error("csv", f"{path} is larger than csv_max_MB = {max_MB:g} MB; "
-                                 f"raise space.csv_max_MB or split the file") from exc
-    except (OSError, ValueError) as exc:
-        raise space.error("csv", f"cannot read {str(path)!r} "
-                                 f"({getattr(exc, 'strerror', None) or exc})") from exc
+    except OSError as exc:
+        raise space.error("csv", f"cannot read {str(path)!r} ({exc.strerror})") from exc
+    if len(data) > max_MB * 10**6:
+        raise space.error("csv", f"{path} is larger than csv_max_MB = {max_MB:g} MB; raise "
+                                 f"space.csv_max_MB or split the file")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
