@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import os
 import re
 import time
@@ -314,3 +315,20 @@ def test_case17_max_candidates_caps_explicit_rows_too(tmp_path):
     spec = load_spec(write_spec(tmp_path, '[space]\nmax_candidates = 2\n'
                                           'explicit = ["LiCl", "NaCl"]\n'))
     assert spec.space is None and len(spec.explicit) == 2
+
+
+def _fail_in_a_worker(formula: str) -> None:
+    raise ValueError(f"cannot featurize {formula}")
+
+
+@pytest.mark.slow  # a LocalCluster
+def test_case16_a_failed_task_is_reported_once_by_the_client_not_dumped_by_the_worker(capfd):
+    from screening.cluster import dask_client
+
+    with dask_client(None, 1) as client:
+        with pytest.raises(ValueError, match="cannot featurize LiHe"):
+            client.submit(_fail_in_a_worker, "LiHe").result()
+        client.run(lambda: logging.getLogger("distributed.worker").error("still heard"))
+    err = capfd.readouterr().err
+    assert "Compute Failed" not in err and "cannot featurize" not in err
+    assert "still heard" in err  # the worker's other messages pass
