@@ -19,8 +19,10 @@ class UserError(ValueError):
 def format_count(n: int) -> str:
     """``n`` as a message shows a count: ``10,000,001``, or ``1.5e+300`` once it has more than
     15 digits (a grid from a step of 1e-300 has a 300-digit size nobody reads)."""
-    if n < 10**15:
+    if abs(n) < 10**15:
         return f"{n:,}"
+    if n < 0:
+        return f"-{format_count(-n)}"
     exponent = int(math.log10(n))  # not len(str(n)): str() refuses ints over 4300 digits
     if n < 10**exponent:  # log10 rounded up
         exponent -= 1

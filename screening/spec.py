@@ -83,6 +83,8 @@ MAX_SPEC_BYTES = 16 * 10**6
 #: Highest operating temperature taken: every glass of this screen (and most oxide glasses)
 #: has melted long before; the temperature laws are not meant for a melt.
 MAX_TEMPERATURE_C = 1000.0
+#: Highest oxidation state any element takes (Os and Ru in their tetroxides).
+MAX_VALENCE = 8
 #: Grid axes and their defaults (``{start, stop, step}`` tables or lists of numbers).
 _AXES = {"o_per_m": (0.0, 0.25, 0.5, 0.75, 1.0), "a_per_m": (1.0,),
          "halogen_mix_fractions": (0.5,), "centre_mix_fractions": (0.5,)}
@@ -311,8 +313,11 @@ def _read_space(space: TableReader) -> tuple[CompositionSpace | None, tuple[tupl
             raise space.error("centres", f"no default valence for {unknown[0]!r}; write centres "
                                          f"as a table, e.g. {{ {unknown[0]} = 3 }}")
         centres = {c: DEFAULT_VALENCES[c] for c in centres}
-    if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in centres.values()):
-        raise space.error("centres", f"valences must be positive integers, got {centres}")
+    wrong = [(c, v) for c, v in centres.items()
+             if not (isinstance(v, int) and not isinstance(v, bool) and 0 < v <= MAX_VALENCE)]
+    if wrong:
+        raise space.error(f"centres.{wrong[0][0]}", f"a valence is a whole number from 1 to "
+                                                    f"{MAX_VALENCE}, got {wrong[0][1]!r}")
     symbols = {key: space.symbols(key, default, distinct=True)
                for key, default in (("alkali", ("Li", "Na")), ("halogens", ("Cl",)),
                                     ("chalcogens", ("O",)))}

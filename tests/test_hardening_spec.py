@@ -332,3 +332,16 @@ def test_case16_a_failed_task_is_reported_once_by_the_client_not_dumped_by_the_w
     err = capfd.readouterr().err
     assert "Compute Failed" not in err and "cannot featurize" not in err
     assert "still heard" in err  # the worker's other messages pass
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[space]\ncentres = { Al = " + "9" * 400 + " }\n",
+     "space.centres.Al: a valence is a whole number from 1 to 8, got 9999999999...(400 digits)"),
+    ("[space]\nmax_candidates = -" + "9" * 400 + "\n",
+     "space.max_candidates: must be at least 1, got -1.0e+400"),
+    ("[space]\nexplicit = [" + ", ".join(["1"] * 3000) + "]\n",
+     "space.explicit: expected a list of strings, got [1, 1, 1"),
+])
+def test_case15_huge_values_in_a_spec_make_short_messages(tmp_path, text, message):
+    error = _refused(tmp_path, text)
+    assert message in error and len(error) < 400
