@@ -16,6 +16,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pymatgen.core import Element
 
 from candidates.chemistry import NO_ELECTRONEGATIVITY, element
@@ -24,6 +26,7 @@ from candidates.notation import NotationError, normalise
 from candidates.space import enumerate_space
 from screening import cli
 from screening.cli import main
+from screening.errors import SpecError
 from screening.spec import DEFAULT_VALENCES, load_spec
 from tests.conftest import TINY_SPEC, one_line_error, write_spec
 
@@ -345,3 +348,21 @@ def test_case16_a_failed_task_is_reported_once_by_the_client_not_dumped_by_the_w
 def test_case15_huge_values_in_a_spec_make_short_messages(tmp_path, text, message):
     error = _refused(tmp_path, text)
     assert message in error and len(error) < 400
+
+
+CELL = st.text(st.characters(codec="utf-8", exclude_characters=',"\r\n\x00'), min_size=8,
+               max_size=40).filter(lambda text: text.strip() == text)
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cell=CELL)
+def test_case14_no_csv_cell_is_ever_echoed(tmp_path, cell):
+    (tmp_path / "cells.csv").write_text(f"composition\nLiCl\n{cell}\n", encoding="utf-8")
+    try:
+        spec = load_spec(write_spec(tmp_path, '[space]\ncsv = "cells.csv"\n'))
+    except SpecError as exc:
+        assert "cells.csv: line 3: column 'composition'" in str(exc)
+        assert cell not in str(exc)
+    else:  # the cell is a composition after all
+        assert spec.explicit[1][0] == cell
