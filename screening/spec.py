@@ -329,6 +329,15 @@ def _read_space(space: TableReader) -> tuple[CompositionSpace | None, tuple[tupl
         chalcogen_per_m=space.count("o_per_m", _AXES["o_per_m"]),
         **{key: space.count(key, _AXES[key])
            for key in ("a_per_m", "halogen_mix_fractions", "centre_mix_fractions")})
+    if size == 0:  # a grid key was given, so a grid was meant: none would drop it silently
+        axes = {"alkali": len(symbols["alkali"]), "chalcogens": len(symbols["chalcogens"]),
+                "o_per_m": space.count("o_per_m", _AXES["o_per_m"]),
+                "a_per_m": space.count("a_per_m", _AXES["a_per_m"]),
+                "centres": len(centres) + len(pairs["centre_mixes"]),
+                "halogens": len(symbols["halogens"]) + len(pairs["halogen_mixes"])}
+        empty = next((key for key, n in axes.items() if n == 0), "space")
+        raise space.error(empty, "lists nothing, so the grid is empty; give at least one value "
+                                 "or leave the key out for its default")
     if size + len(explicit) > max_candidates:
         listed = f" and {len(explicit):,} listed compositions" if size <= max_candidates else ""
         raise space.error("max_candidates", f"the grid has {format_count(size)} points"

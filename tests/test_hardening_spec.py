@@ -366,3 +366,13 @@ def test_case14_no_csv_cell_is_ever_echoed(tmp_path, cell):
         assert cell not in str(exc)
     else:  # the cell is a composition after all
         assert spec.explicit[1][0] == cell
+
+
+@pytest.mark.parametrize("old, new, key", [
+    ('centres = ["Al", "Ga"]', "centres = []", "centres"),
+    ('alkali = ["Li", "Na"]', "alkali = []", "alkali"),
+    ('halogens = ["Cl"]', "halogens = []", "halogens"),
+])
+def test_case4_an_empty_grid_axis_is_refused_not_dropped_beside_explicit(tmp_path, old, new, key):
+    error = _refused(tmp_path, _spec(old, new))
+    assert f"space.{key}: lists nothing, so the grid is empty" in error
