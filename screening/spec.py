@@ -4,7 +4,12 @@ Every key is checked; a misspelt key, an unknown element or objective, a value o
 a non-finite or unphysical number, a duplicate, a grid larger than ``max_candidates`` or an
 unreadable CSV raises :class:`SpecError` with the file and key (and a suggestion), before anything
 is written. Grid sizes are computed from the grid arithmetic, so a tiny step is refused before any
-axis is built.
+axis is built, and the explicit and CSV rows count against ``max_candidates`` too.
+
+A spec or CSV is read only from a regular file (never a device or a pipe) and only up to a size
+(16 MB for a spec, ``space.csv_max_MB`` for a CSV), with a byte order mark allowed. CSV errors
+name the file and line but never repeat the line's text: a mistyped path may name a file of
+secrets.
 
 Each section has its reader here; typed access to a table is :mod:`screening.typed_toml`, the
 filters are read by :mod:`screening.filters`, and objectives and the confidence policy are the
