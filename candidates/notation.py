@@ -37,7 +37,8 @@ _FORMULA_TOKENS = re.compile(r"(?:[A-Z][a-z]*+|\d++(?:\.\d++)?+|\.\d++|[()])++",
 _SYMBOL = re.compile(r"[A-Z][a-z]*", re.ASCII)
 _BAD_TOKEN = re.compile(r"[^A-Za-z0-9.()\s+\-]+")
 _PERCENT = re.compile(
-    r"(?P<parent>.+?)\s*[-+]\s*(?P<pct>\d+(?:\.\d+)?)\s*%\s*(?P<anion>[A-Z][a-z]?)", re.ASCII
+    r"(?P<parent>.+?)\s*[-+]\s*(?P<pct>\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*%\s*"
+    r"(?P<anion>[A-Z][a-z]?)", re.ASCII
 )
 # dashes pasted from papers become hyphens, dot-style join marks become spaces, OBELiX's * goes
 _TRANSLATION = str.maketrans(

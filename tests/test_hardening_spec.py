@@ -283,6 +283,8 @@ def test_case16_pymatgens_electronegativity_warning_is_not_printed():
     (["predict", "LiAlCl4", "--temperature", "1000.5"], "from -273.15 C (exclusive) to 1000 C"),
     (["predict", "LiAlCl4-0.0000001%O"], "adds 1e-09 O"),  # was dropped, leaving LiAlCl4
     (["predict", "LiAlCl4-0.00001%O"], "adds 1e-07 O"),
+    (["predict", "LiAlCl4-1e-5%O"], "'1e-5%O' adds 1e-07 O"),
+    (["predict", "LiAlCl4-1e400%O"], "'1e400%O' replaces inf halogen but the parent has 4"),
 ])
 def test_case17_absurd_temperatures_and_vanishing_amounts_are_refused(args, message):
     assert message in one_line_error(CliRunner().invoke(main, args))
