@@ -10,6 +10,7 @@ Radii are Shannon's crystal radii at coordination VI as pymatgen tabulates them
 
 from __future__ import annotations
 
+import warnings
 from functools import cache
 
 import numpy as np
@@ -24,10 +25,24 @@ ANION_CHARGE = {
 }  # fmt: skip
 
 
+#: pymatgen's warning for an element without a Pauling electronegativity (a noble gas): it
+#: then uses NaN, and the warning, printed before any result or error, says nothing a user can
+#: act on.
+NO_ELECTRONEGATIVITY = "No Pauling electronegativity for"
+
+
 @cache
 def element(symbol: str) -> Element:
-    """pymatgen's Element, built once per symbol (building one is costly next to using it)."""
-    return Element(symbol)
+    """pymatgen's Element, built once per symbol (building one is costly next to using it).
+
+    Its electronegativity ``X`` is read here once, without pymatgen's warning for an element
+    that has none: ``X`` is cached on the element, so later reads give NaN silently.
+    """
+    found = Element(symbol)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=NO_ELECTRONEGATIVITY, category=UserWarning)
+        _ = found.X
+    return found
 
 
 @cache

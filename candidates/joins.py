@@ -20,7 +20,7 @@ import pandas as pd
 from pymatgen.core import Composition
 from smact.screening import smact_validity
 
-from candidates.errors import UserError
+from candidates.errors import UserError, format_count
 from candidates.notation import parse_composition, to_formula
 from candidates.space import explicit_rows
 
@@ -54,7 +54,7 @@ class Join:
         points = math.comb(round(1 / self.step) + len(self.end_members) - 1,
                            len(self.end_members) - 1)
         if points > MAX_POINTS:
-            raise JoinError(f"step {self.step} gives {points:,} mixtures of "
+            raise JoinError(f"step {self.step:g} gives {format_count(points)} mixtures of "
                             f"{len(self.end_members)} end members, above {MAX_POINTS:,}; "
                             f"use a coarser step", "step")
         for name, (low, high) in self.bounds.items():

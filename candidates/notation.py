@@ -18,10 +18,11 @@ formula string keeps (1e-6) are errors, as are parentheses nested deeper than 16
 from __future__ import annotations
 
 import re
+import warnings
 
 from pymatgen.core import Composition, Element
 
-from candidates.chemistry import CHALCOGENS
+from candidates.chemistry import CHALCOGENS, NO_ELECTRONEGATIVITY
 from candidates.errors import UserError
 from candidates.formula import AMOUNT_DIGITS, format_formula, is_element
 
@@ -36,7 +37,8 @@ _FORMULA_TOKENS = re.compile(r"(?:[A-Z][a-z]*+|\d++(?:\.\d++)?+|\.\d++|[()])++",
 _SYMBOL = re.compile(r"[A-Z][a-z]*", re.ASCII)
 _BAD_TOKEN = re.compile(r"[^A-Za-z0-9.()\s+\-]+")
 _PERCENT = re.compile(
-    r"(?P<parent>.+?)\s*[-+]\s*(?P<pct>\d+(?:\.\d+)?)\s*%\s*(?P<anion>[A-Z][a-z]?)", re.ASCII
+    r"(?P<parent>.+?)\s*[-+]\s*(?P<pct>\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*%\s*"
+    r"(?P<anion>[A-Z][a-z]?)", re.ASCII
 )
 # dashes pasted from papers become hyphens, dot-style join marks become spaces, OBELiX's * goes
 _TRANSLATION = str.maketrans(
@@ -67,21 +69,21 @@ def parse_composition(text: str) -> Composition:
     if len(cleaned) >= 2 and cleaned[0] == cleaned[-1] and cleaned[0] in "\"'":
         cleaned = cleaned[1:-1].strip()  # CSV cells quoted twice, as in the Liverpool dataset
     if not cleaned:
-        raise NotationError(f"empty composition {text!r}")
+        raise NotationError(f"empty composition {_short(text)}")
     depth = _depth(cleaned)
     if depth > MAX_DEPTH:
         raise NotationError(f"parentheses nested {depth} deep in {_short(text)}; at most "
                             f"{MAX_DEPTH} levels are read")
     comp = _parse(cleaned, text)
     if comp.num_atoms <= 0:
-        raise NotationError(f"zero total amount in {text!r}")
+        raise NotationError(f"zero total amount in {_short(text)}")
     for element, amount in comp.get_el_amt_dict().items():
         if not amount <= MAX_AMOUNT:
             raise NotationError(f"amount {amount:g} of {element} in {_short(text)} is above "
                                 f"{MAX_AMOUNT:g}")
         # compared as a formula will write it, so that the formula parses again
         if float(f"{amount:.{AMOUNT_DIGITS}g}") <= MIN_AMOUNT:
-            raise NotationError(f"amount {amount:g} of {element} in {text!r} is not above "
+            raise NotationError(f"amount {amount:g} of {element} in {_short(text)} is not above "
                                 f"{MIN_AMOUNT:g}, the smallest amount a formula keeps")
     return comp
 
@@ -105,17 +107,25 @@ def _amount(number: str, what: str, written: str, source: str) -> float:
     shown = repr(written if len(written) <= 16 else f"{written[:12]}...")
     value = float(number)
     if value == 0:
-        raise NotationError(f"zero {what} {shown} in {source!r}; leave the component out")
+        raise NotationError(f"zero {what} {shown} in {_short(source)}; leave the component out")
     if not value <= MAX_AMOUNT:
         raise NotationError(f"{what} {shown} in {_short(source)} is above {MAX_AMOUNT:g}")
+    # pymatgen drops amounts below its tolerance without a word (Li0.<300 zeros>1Cl became Cl),
+    # so they are refused here; larger ones below MIN_AMOUNT are refused with their element
+    if value < Composition.amount_tolerance:
+        raise NotationError(f"{what} {shown} in {_short(source)} is not above {MIN_AMOUNT:g}, "
+                            f"the smallest amount a formula keeps")
     return value
 
 
 def to_formula(comp: Composition) -> str:
     """Plain formula in pymatgen's electronegativity order, unreduced: ``LiAlCl2.5O0.75``."""
     amounts = comp.get_el_amt_dict()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=NO_ELECTRONEGATIVITY, category=UserWarning)
+        formula = comp.formula
     # pymatgen writes tiny amounts as 1e-07: take the symbol, not "everything but the digits"
-    order = [_SYMBOL.match(token).group() for token in comp.formula.split()]
+    order = [_SYMBOL.match(token).group() for token in formula.split()]
     return format_formula([(symbol, amounts[symbol]) for symbol in order])
 
 
@@ -135,22 +145,23 @@ def _parse(text: str, source: str) -> Composition:
 def _substitute(parent: Composition, percent: str, anion: str, source: str) -> Composition:
     """Put ``percent``/100 divalent anions per centre in place of twice as many halogens."""
     if anion not in CHALCOGENS:
-        raise NotationError(f"cannot substitute {anion!r} for halogen in {source!r} "
+        raise NotationError(f"cannot substitute {anion!r} for halogen in {_short(source)} "
                             f"(use {', '.join(CHALCOGENS[:-1])} or {CHALCOGENS[-1]})")
+    written = f"'{percent if len(percent) <= 16 else percent[:12] + '...'}%{anion}'"
     amounts = parent.get_el_amt_dict()
     centres = sum(n for el, n in amounts.items() if _is_centre(Element(el)))
     halogens = {el: n for el, n in amounts.items() if Element(el).is_halogen}
     halogen_total = sum(halogens.values())
     added = float(percent) / 100 * centres
     if centres == 0:
-        raise NotationError(f"no centre cation to count '{percent}%{anion}' against in {source!r}")
+        raise NotationError(f"no centre cation to count {written} against in {_short(source)}")
     if added <= MIN_AMOUNT:  # it would vanish from the formula, leaving the parent unchanged
-        raise NotationError(f"'{percent}%{anion}' adds {added:g} {anion} in {source!r}, not "
+        raise NotationError(f"{written} adds {added:g} {anion} in {_short(source)}, not "
                             f"above {MIN_AMOUNT:g}, the smallest amount a formula keeps")
     if 2 * added > halogen_total + 1e-9:
         raise NotationError(
-            f"'{percent}%{anion}' replaces {2 * added:g} halogen but the parent has"
-            f" {halogen_total:g} in {source!r}"
+            f"{written} replaces {2 * added:g} halogen but the parent has"
+            f" {halogen_total:g} in {_short(source)}"
         )
     for el, n in halogens.items():
         amounts[el] = n - 2 * added * n / halogen_total
@@ -174,11 +185,12 @@ def _parse_join(text: str, source: str) -> Composition:
         if char in _SEPARATORS:
             number = _NUMBER.match(text, pos + 1)
             if char == "-" and number and not (parts and first_has_coefficient):
-                raise NotationError(f"negative amount '-{number.group()}' in {source!r}")
+                raise NotationError(f"negative amount {_short('-' + number.group())} in "
+                                    f"{_short(source)}")
             if char != " ":
                 if not parts or operator:
                     after = f"after {operator!r}" if operator else "with nothing before it"
-                    raise NotationError(f"{char!r} {after} in {source!r}")
+                    raise NotationError(f"{char!r} {after} in {_short(source)}")
                 operator = char
             pos += 1
             continue
@@ -186,16 +198,17 @@ def _parse_join(text: str, source: str) -> Composition:
         if lead:
             pos = lead.end()
             if pos == len(text) or not (text[pos] == "(" or text[pos].isupper()):
-                raise NotationError(f"coefficient {lead.group()!r} without a formula in {source!r}")
+                raise NotationError(f"coefficient {_short(lead.group())} without a formula in "
+                                    f"{_short(source)}")
             first_has_coefficient = first_has_coefficient or not parts
         coefficient, comp, pos = _component(text, pos, source)
         lead_value = _amount(lead.group(), "coefficient", lead.group(), source) if lead else 1.0
         parts.append((coefficient * lead_value, comp))
         operator = ""
     if operator:
-        raise NotationError(f"{operator!r} with nothing after it in {source!r}")
+        raise NotationError(f"{operator!r} with nothing after it in {_short(source)}")
     if not parts:
-        raise NotationError(f"no composition in {source!r}")
+        raise NotationError(f"no composition in {_short(source)}")
     total = sum(coefficient for coefficient, _ in parts)
     scale = 1 / _PERCENT_TOTAL if len(parts) > 1 and abs(total - _PERCENT_TOTAL) < 1e-6 else 1.0
     result = Composition()
@@ -219,7 +232,7 @@ def _component(text: str, pos: int, source: str) -> tuple[float, Composition, in
     if not run:
         bad = _BAD_TOKEN.match(text, pos)
         token = bad.group() if bad else text[pos]
-        raise NotationError(f"cannot parse token {token!r} in {source!r}")
+        raise NotationError(f"cannot parse token {_short(token)} in {_short(source)}")
     return 1.0, _formula(run.group(), source), run.end()
 
 
@@ -229,22 +242,23 @@ def _matching_paren(text: str, start: int, source: str) -> int:
         depth += {"(": 1, ")": -1}.get(text[index], 0)
         if depth == 0:
             return index
-    raise NotationError(f"unbalanced parenthesis '(' in {source!r}")
+    raise NotationError(f"unbalanced parenthesis '(' in {_short(source)}")
 
 
 def _formula(formula: str, source: str) -> Composition:
     """Parse one plain or parenthesised formula with pymatgen, after naming-friendly checks."""
     if formula.count("(") != formula.count(")"):
         paren = "(" if formula.count("(") > formula.count(")") else ")"
-        raise NotationError(f"unbalanced parenthesis {paren!r} in {source!r}")
+        raise NotationError(f"unbalanced parenthesis {paren!r} in {_short(source)}")
     if not _FORMULA_TOKENS.fullmatch(formula):
-        raise NotationError(f"cannot parse token {formula!r} in {source!r}")
+        raise NotationError(f"cannot parse token {_short(formula)} in {_short(source)}")
     for symbol in _SYMBOL.findall(formula):
         if not is_element(symbol):
-            raise NotationError(f"unknown element {symbol!r} in {source!r}")
+            raise NotationError(f"unknown element {symbol!r} in {_short(source)}")
     for owner, number in _AMOUNT.findall(formula):
         _amount(number, "amount", owner + number, source)
     try:
         return Composition(formula)
     except ValueError as exc:
-        raise NotationError(f"cannot parse token {formula!r} in {source!r}: {exc}") from exc
+        raise NotationError(f"cannot parse token {_short(formula)} in {_short(source)}: "
+                            f"{exc}") from exc

@@ -15,12 +15,17 @@ from functools import cache, lru_cache
 import numpy as np
 import pandas as pd
 import smact
-from pymatgen.core.periodic_table import Element
 from smact.screening import pauling_test
 
-from candidates.chemistry import ALKALIS, CHALCOGENS, HALOGENS
+from candidates.chemistry import ALKALIS, CHALCOGENS, HALOGENS, element
 from candidates.errors import UserError
-from candidates.formula import format_amount, format_formula, is_element, parse_plain
+from candidates.formula import (
+    AMOUNT_DIGITS,
+    format_amount,
+    format_formula,
+    is_element,
+    parse_plain,
+)
 
 ALKALI_VALENCE = 1
 HALOGEN_VALENCE = -1
@@ -29,6 +34,11 @@ CHALCOGEN_VALENCE = -2
 #: tellurohalide glasses are outside what this screen's models were trained on.
 GRID_CHALCOGENS = frozenset({"O", "S", "Se"})
 ANIONS_AND_ALKALIS = ALKALIS | frozenset(HALOGENS) | frozenset(CHALCOGENS)
+#: Most alkali (a) or chalcogen (x) atoms per centre a grid may ask for: A10 M X.. is already
+#: an alkali halide with a trace of centre, far outside any glass this screen models.
+MAX_PER_CENTRE = 10.0
+#: Smallest amount a grid may ask for: what a formula string keeps (``AMOUNT_DIGITS``).
+MIN_PER_CENTRE = 10.0 ** -AMOUNT_DIGITS
 
 #: Columns of the candidate table, in order, with the kind of value each holds (what a filter may
 #: compare it with); every row keeps its generation parameters.
@@ -82,6 +92,10 @@ class CompositionSpace:
         if misplaced:
             raise SpaceError(f"centres: {misplaced[0]!r} is an alkali, halogen or chalcogen, not a "
                              f"network centre")
+        inert = [s for s in centres if not _cation_states(s)]
+        if inert:
+            raise SpaceError(f"centres: {inert[0]!r} forms no cation in SMACT's oxidation states, "
+                             f"so it cannot be a network centre")
         for a, b in self.centre_mixes:
             missing = [s for s in (a, b) if s not in self.valences]
             if missing:
@@ -91,10 +105,33 @@ class CompositionSpace:
                  "centre_mix_fractions": self.centre_mix_fractions}
         for name, values in grids.items():
             if any(v < 0 for v in values):
-                raise SpaceError(f"negative amount in {name}: {min(values)}")
+                raise SpaceError(f"negative amount in {name}: {min(values):g}")
+        # Each amount is one a formula writes (a smaller one would vanish from it, leaving a
+        # row labelled with an element it lacks) and one a glass can have.
+        for name, key, what in (("a_per_m", "a_per_m", "alkali"),
+                                ("chalcogen_per_m", "o_per_m", "chalcogen")):
+            zero_ok = name == "chalcogen_per_m"  # no chalcogen: the plain halide
+            wrong = [v for v in grids[name]
+                     if not (zero_ok and v == 0 or MIN_PER_CENTRE <= v <= MAX_PER_CENTRE)]
+            if wrong:
+                raise SpaceError(f"{key}: {wrong[0]:g} {what} atoms per centre; give "
+                                 f"{'0 or ' if zero_ok else ''}{MIN_PER_CENTRE:g} to "
+                                 f"{MAX_PER_CENTRE:g} (less vanishes from the formula, more is "
+                                 f"no glass)")
         for name in ("halogen_mix_fractions", "centre_mix_fractions"):
-            if any(not 0 < v < 1 for v in grids[name]):
-                raise SpaceError(f"{name} must lie strictly between 0 and 1")
+            if any(not MIN_PER_CENTRE <= v <= 1 - MIN_PER_CENTRE for v in grids[name]):
+                raise SpaceError(f"{name} must lie strictly between 0 and 1 (from "
+                                 f"{MIN_PER_CENTRE:g} to 1 - {MIN_PER_CENTRE:g})")
+        for key, pairs in (("halogen_mixes", self.halogen_mixes),
+                           ("centre_mixes", self.centre_mixes)):
+            same = [a for a, b in pairs if a == b]
+            if same:
+                raise SpaceError(f"{key}: [{same[0]!r}, {same[0]!r}] mixes {same[0]} with "
+                                 f"itself; list {same[0]} alone or mix two elements")
+            twice = [p for i, p in enumerate(pairs) if {*p} in [{*q} for q in pairs[:i]]]
+            if twice:
+                raise SpaceError(f"{key}: {list(twice[0])} is listed twice (a mix is the same "
+                                 f"in either order); list it once")
 
     def grid_size(self) -> int:
         """Number of grid points before validity filtering and deduplication."""
@@ -132,6 +169,18 @@ def _options(kind: str, singles: tuple[str, ...], mixes: tuple[tuple[str, str], 
     return pd.DataFrame(rows, columns=[kind, f"{kind}_1", f"{kind}_2", f"{kind}2_frac"])
 
 
+@cache
+def _cation_states(symbol: str) -> tuple[int, ...]:
+    """The positive oxidation states SMACT knows for ``symbol`` (none for a noble gas, or for
+    a superheavy element SMACT has no data on)."""
+    try:
+        element = smact.Element(symbol)
+    except KeyError:
+        return ()
+    states = element.oxidation_states_icsd24 or element.oxidation_states or ()
+    return tuple(state for state in states if state > 0)
+
+
 @lru_cache(maxsize=4096)
 def smact_allows(cations: tuple[tuple[str, int], ...], anions: tuple[tuple[str, int], ...]) -> bool:
     """SMACT's rules for one chemistry class: each oxidation state is one SMACT knows (ICSD-24
@@ -139,7 +188,7 @@ def smact_allows(cations: tuple[tuple[str, int], ...], anions: tuple[tuple[str, 
     species = [*cations, *anions]
     for symbol, state in species:
         element = smact.Element(symbol)
-        if state not in (element.oxidation_states_icsd24 or element.oxidation_states):
+        if state not in (element.oxidation_states_icsd24 or element.oxidation_states or ()):
             return False
     enegs = [smact.Element(s).pauling_eneg for s, _ in species]
     if any(e is None for e in enegs):
@@ -198,15 +247,16 @@ def _formulas(classes: pd.DataFrame, class_index: np.ndarray,
 @cache
 def _electronegativity(symbol: str | None) -> float:
     """Pauling electronegativity as pymatgen orders formulas; an empty slot sorts last."""
-    return float(Element(symbol).X) if isinstance(symbol, str) else np.inf
+    return float(element(symbol).X) if isinstance(symbol, str) else np.inf
 
 
 def enumerate_space(space: CompositionSpace) -> pd.DataFrame:
     """All SMACT-valid, charge-neutral grid compositions of ``space``, one row per composition.
 
-    Columns are :data:`CANDIDATE_COLUMNS`. Rows whose halide amount would be zero or negative
-    (a + v - 2x <= 0) are skipped: they are not oxyhalides. Raises :class:`SpaceError` when the
-    grid exceeds ``max_candidates``. Built column-wise with pandas, so a row costs microseconds.
+    Columns are :data:`CANDIDATE_COLUMNS`. Rows whose halide amount a + v - 2x would not be
+    above what a formula keeps (1e-6) are skipped: they are not oxyhalides. Raises
+    :class:`SpaceError` when the grid exceeds ``max_candidates``. Built column-wise with pandas,
+    so a row costs microseconds.
     """
     if space.grid_size() > space.max_candidates:
         raise SpaceError(f"the space has {space.grid_size():,} grid points, above max_candidates "
@@ -216,7 +266,7 @@ def enumerate_space(space: CompositionSpace) -> pd.DataFrame:
     classes = _classes(space)
     grid = classes.reset_index(names="class").merge(amounts, how="cross")
     grid["x_per_m"] = grid["a_per_m"] + grid["valence"] - 2 * grid["x"]
-    grid = _take_rows(grid, grid["x_per_m"].to_numpy() > 1e-9)
+    grid = _take_rows(grid, grid["x_per_m"].to_numpy() > MIN_PER_CENTRE)
     m2, h2 = grid["metal2_frac"], grid["halogen2_frac"]
     slot_amounts = [grid["a_per_m"], 1 - m2, m2, grid["x_per_m"] * (1 - h2),
                     grid["x_per_m"] * h2, grid["x"]]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -63,6 +64,42 @@ def _show_notices() -> None:
             logger.addHandler(_Notices(logging.WARNING))
 
 
+#: Most LocalCluster workers per core: past that, processes only wait for a core (and each holds
+#: its own copy of the models).
+WORKERS_PER_CORE = 4
+
+
+class _Workers(click.ParamType):
+    """``--workers``: a whole number from 1 to :data:`WORKERS_PER_CORE` per core, checked before
+    anything is started or written (99999999999999999999 ran out of memory after writing)."""
+
+    name = "integer"
+
+    def convert(self, value: object, param: click.Parameter | None,
+                ctx: click.Context | None) -> int:
+        most = WORKERS_PER_CORE * (os.cpu_count() or 1)
+        text = str(value).strip()
+        number = int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else 0
+        if not 1 <= number <= most:
+            shown = text if len(text) <= 20 else f"{text[:12]}... ({len(text)} characters)"
+            self.fail(f"{shown} is not in the range 1 to {most} (whole workers, "
+                      f"{WORKERS_PER_CORE} per core of this machine)", param, ctx)
+        return number
+
+
+def _os_error(exc: OSError, where: Path) -> store.StoreError:
+    """An OSError met while a run worked, worded by what went wrong: a full or read-only disk
+    is a write, a file gone missing (deleted meanwhile) is neither."""
+    name = exc.filename or where
+    if isinstance(exc, FileNotFoundError):  # pyarrow's names the path in its message only
+        return store.StoreError(f"{exc.filename or one_line(exc)} went missing while the run "
+                                f"worked (deleted?); run the same command again to redo it")
+    reason = exc.strerror or one_line(exc)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG):
+        return store.StoreError(f"cannot write {name}: {reason}")
+    return store.StoreError(f"cannot read or write {name}: {reason}")
+
+
 def _fail(message: str, status: int = 2) -> NoReturn:
     click.echo(f"viglas: error: {message}", err=True)
     sys.exit(status)
@@ -97,7 +134,7 @@ def main() -> None:
 @click.argument("spec_path", metavar="SPEC", type=click.Path(path_type=Path))
 @click.option("--out", type=click.Path(path_type=Path), help="Run directory [results/<name>].")
 @click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler (default: a LocalCluster).")
-@click.option("--workers", type=click.IntRange(min=1), help="LocalCluster workers [cores].")
+@click.option("--workers", type=_Workers(), help="LocalCluster workers [cores].")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def run(spec_path: Path, out: Path | None, scheduler: str | None, workers: int | None,
         quiet: bool) -> None:
@@ -109,9 +146,8 @@ def run(spec_path: Path, out: Path | None, scheduler: str | None, workers: int |
     try:
         result = run_screen(spec, out_dir, scheduler=scheduler, workers=workers,
                             progress=not quiet)
-    except OSError as exc:  # a full disk, a directory made read-only meanwhile...
-        raise store.StoreError(f"cannot write {exc.filename or out_dir}: {exc.strerror or exc}"
-                               ) from exc
+    except OSError as exc:  # a full disk, a directory made read-only, a file deleted...
+        raise _os_error(exc, out_dir) from exc
     except KeyboardInterrupt:
         click.echo(f"\nviglas: interrupted; finished partitions are saved in {out_dir}. "
                    f"Run the same command again to resume.", err=True)
@@ -257,7 +293,7 @@ def _md_cluster_options(command: Callable) -> Callable:
                      show_default=True),
         click.option("--scheduler", metavar="ADDRESS",
                      help="Dask scheduler (default: a LocalCluster)."),
-        click.option("--workers", type=click.IntRange(min=1),
+        click.option("--workers", type=_Workers(),
                      help="LocalCluster workers [cores]."),
         click.option("--quiet", is_flag=True, help="No progress bar.")]):
         command = option(command)
@@ -428,7 +464,7 @@ def campaign(run_ref: str, rounds: int, batch: int, acquisition: str, kappa: flo
     from screening.campaign.rounds import run_campaign
     from screening.campaign.state import Settings
     from screening.cluster import check_scheduler
-    from screening.md.potentials import load_potential
+    from screening.md.potentials import load_potential_class
     from screening.md.protocol import get_protocol
 
     settings = Settings(batch, acquisition, kappa, protocol_name, potential,
@@ -436,7 +472,7 @@ def campaign(run_ref: str, rounds: int, batch: int, acquisition: str, kappa: flo
     settings.check()
     run_dir = resolve_run(run_ref, _results_root())
     get_protocol(protocol_name)
-    load_potential(potential)
+    load_potential_class(potential)  # the name only: constructing it loads the weights
     if scheduler:
         check_scheduler(scheduler)
     try:

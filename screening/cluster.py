@@ -76,14 +76,28 @@ def local_cluster(n_workers: int, preload_modules: Sequence[str] = (),
                             resources=resources, preload=["screening.cluster"])
 
 
+class QuietTaskFailures(logging.Filter):
+    """Drops a worker's "Compute Failed" dump (task, exception, traceback as one long text).
+
+    The client re-raises the task's exception, as one line when the user caused it and with its
+    traceback when it is a bug, so the dump only printed the same failure first, on stderr,
+    above that line. Every other worker message passes.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Compute Failed")
+
+
 def dask_setup(worker: object) -> None:
-    """Dask's preload hook, run in each local worker process: ignore SIGINT.
+    """Dask's preload hook, run in each local worker process: ignore SIGINT, and leave a task's
+    failure for the client to report (:class:`QuietTaskFailures`).
 
     Ctrl-C reaches the whole process group. The client answers it (one line; finished work is
     kept) and closes its cluster, so a worker has nothing to do with it but print a
     KeyboardInterrupt traceback.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    logging.getLogger("distributed.worker").addFilter(QuietTaskFailures())
 
 
 def start_client(scheduler: str | None, workers: int | None,

@@ -4,7 +4,12 @@ Every key is checked; a misspelt key, an unknown element or objective, a value o
 a non-finite or unphysical number, a duplicate, a grid larger than ``max_candidates`` or an
 unreadable CSV raises :class:`SpecError` with the file and key (and a suggestion), before anything
 is written. Grid sizes are computed from the grid arithmetic, so a tiny step is refused before any
-axis is built.
+axis is built, and the explicit and CSV rows count against ``max_candidates`` too.
+
+A spec or CSV is read only from a regular file (never a device or a pipe) and only up to a size
+(16 MB for a spec, ``space.csv_max_MB`` for a CSV), with a byte order mark allowed. CSV errors
+name the file and line but never repeat the line's text: a mistyped path may name a file of
+secrets.
 
 Each section has its reader here; typed access to a table is :mod:`screening.typed_toml`, the
 filters are read by :mod:`screening.filters`, and objectives and the confidence policy are the
@@ -17,9 +22,12 @@ from __future__ import annotations
 import csv
 import hashlib
 import inspect
+import io
 import json
 import math
+import os
 import re
+import stat
 import tomllib
 import typing
 from collections.abc import Mapping
@@ -27,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from candidates.errors import format_count
 from candidates.joins import Join, JoinError, fraction_column
 from candidates.notation import NotationError, normalise
 from candidates.space import CANDIDATE_KINDS, CompositionSpace, SpaceError, grid_points
@@ -60,7 +69,13 @@ _TOP_KEYS = {"name", "description", "temperature_C", "partition_size", "featuriz
 _JOIN_KEYS = {"end_members", "step", "bounds"}
 _SPACE_KEYS = {"alkali", "centres", "halogens", "halogen_mixes", "halogen_mix_fractions",
                "chalcogens", "o_per_m", "a_per_m", "centre_mixes", "centre_mix_fractions",
-               "explicit", "csv", "csv_column", "max_candidates"}
+               "explicit", "csv", "csv_column", "csv_max_MB", "max_candidates"}
+#: Keys of [space] that declare no grid: a space of only these lists its compositions.
+_LIST_KEYS = {"explicit", "csv", "csv_column", "csv_max_MB", "max_candidates"}
+DEFAULT_MAX_CANDIDATES = 5_000_000
+#: Largest CSV read by default (``space.csv_max_MB`` raises it): a million compositions with a
+#: few columns is about 50 MB; past this a mistyped path (a log, a disk image) fills the memory.
+DEFAULT_CSV_MAX_MB = 256
 _RANK_KEYS = {"filters", "objectives", "pareto", "confidence_k", "out_of_domain",
               "out_of_domain_factor"}
 _OBJECTIVE_KEYS = {"goal", "weight", "low", "high", "uncertainty"}
@@ -68,6 +83,13 @@ _OBJECTIVE_KEYS = {"goal", "weight", "low", "high", "uncertainty"}
 DEFAULT_UNCERTAINTY = {"sigma_log10_S_cm": "sigma_log10_unc", "tg_K": "tg_K_unc"}
 _NAME = re.compile(r"^[A-Za-z0-9][\w.-]*$")
 ABSOLUTE_ZERO_C = -273.15
+#: Largest spec file read: specs are a few kB; many compositions belong in ``space.csv``.
+MAX_SPEC_BYTES = 16 * 10**6
+#: Highest operating temperature taken: every glass of this screen (and most oxide glasses)
+#: has melted long before; the temperature laws are not meant for a melt.
+MAX_TEMPERATURE_C = 1000.0
+#: Highest oxidation state any element takes (Os and Ru in their tetroxides).
+MAX_VALENCE = 8
 #: Grid axes and their defaults (``{start, stop, step}`` tables or lists of numbers).
 _AXES = {"o_per_m": (0.0, 0.25, 0.5, 0.75, 1.0), "a_per_m": (1.0,),
          "halogen_mix_fractions": (0.5,), "centre_mix_fractions": (0.5,)}
@@ -106,18 +128,48 @@ class RunSpec:
 
 def kelvin(temperature_C: float, where: str) -> float:
     """``temperature_C`` in kelvin; :class:`SpecError` naming ``where`` unless it is a finite
-    temperature above absolute zero."""
+    temperature above absolute zero and at most :data:`MAX_TEMPERATURE_C`."""
     if not math.isfinite(temperature_C) or temperature_C <= ABSOLUTE_ZERO_C:
         raise SpecError(f"{where}: {temperature_C} C is not a temperature above absolute zero "
                         f"({ABSOLUTE_ZERO_C} C); give degrees Celsius, e.g. 25")
+    if temperature_C > MAX_TEMPERATURE_C:
+        raise SpecError(f"{where}: {temperature_C:g} C is above {MAX_TEMPERATURE_C:g} C, where "
+                        f"every glass screened here has melted; give an operating temperature "
+                        f"from {ABSOLUTE_ZERO_C} C (exclusive) to {MAX_TEMPERATURE_C:g} C")
     return temperature_C - ABSOLUTE_ZERO_C
+
+
+def _read_file(path: Path, max_bytes: int, what: str) -> bytes:
+    """The bytes of the regular file at ``path``, at most ``max_bytes + 1`` of them (so the
+    caller can tell that it is longer than ``max_bytes``).
+
+    A device, pipe or directory is refused before it is read: ``/dev/zero`` never ends, and
+    opening a pipe would wait for a writer. Raises OSError with a ``strerror``.
+    """
+    if "\0" in str(path):
+        raise OSError(0, f"the {what} path holds a NUL character")
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a pipe opens at once
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(0, f"not a regular file (a device, pipe or directory); give a "
+                             f"{what} file")
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            data = handle.read(max_bytes + 1)
+    finally:
+        os.close(fd)
+    return data
 
 
 def load_spec(path: str | Path) -> RunSpec:
     """Read and validate the run spec at ``path`` (see runs/viglas.toml for every key)."""
     path = Path(path)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = _read_file(path, MAX_SPEC_BYTES, "spec")
+        if len(data) > MAX_SPEC_BYTES:
+            raise SpecError(f"{path}: larger than {MAX_SPEC_BYTES // 10**6} MB; a spec is a "
+                            f"short TOML file (list many compositions in space.csv)")
+        # utf-8-sig: a byte order mark, as some Windows editors write, is not part of the TOML
+        raw = tomllib.loads(data.decode("utf-8-sig"))
     except OSError as exc:
         raise SpecError(f"{path}: cannot read the spec ({exc.strerror})") from exc
     except UnicodeDecodeError as exc:
@@ -125,6 +177,9 @@ def load_spec(path: str | Path) -> RunSpec:
                         f"TOML, see runs/viglas.toml") from exc
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{path}: not valid TOML ({exc})") from exc
+    except RecursionError as exc:  # tomllib recurses once per nested array or inline table
+        raise SpecError(f"{path}: arrays or tables nested too deeply to read; a spec needs "
+                        f"two or three levels (see runs/viglas.toml)") from exc
     top = TableReader(path, raw, "", _TOP_KEYS)
     if "space" not in raw and "joins" not in raw:
         raise SpecError(f"{path}: nothing to screen: give a [space] table or [[joins]] "
@@ -232,38 +287,46 @@ def _read_scorer_options(top: TableReader, scorers: tuple[str, ...]) -> dict[str
 
 
 def _read_space(space: TableReader) -> tuple[CompositionSpace | None, tuple[tuple[str, str], ...]]:
-    explicit = [(text, space.path, f"explicit[{i}]")
-                for i, text in enumerate(space.symbols("explicit", ()))]
+    """The grid (None when no grid key is given) and the listed compositions (explicit, then
+    the CSV's), together at most ``max_candidates``."""
+    max_candidates = int(space.get("max_candidates", int, DEFAULT_MAX_CANDIDATES))
+    if max_candidates < 1:
+        raise space.error("max_candidates",
+                          f"must be at least 1, got {format_count(max_candidates)}")
+    explicit = []
+    for i, text in enumerate(space.symbols("explicit", ())):
+        try:
+            explicit.append((text, normalise(text)))
+        except NotationError as exc:
+            raise space.error(f"explicit[{i}]", str(exc)) from exc
+    if len(explicit) > max_candidates:
+        raise space.error("max_candidates", f"explicit lists {len(explicit):,} compositions, "
+                                            f"above max_candidates = {max_candidates:,}; raise "
+                                            f"it or list fewer")
     csv_path = space.get("csv", str, None)
     if csv_path is not None:
-        explicit += _read_csv(space, space.path.parent / csv_path, space.get("csv_column", str,
-                                                                              "composition"))
-    normalised = []
-    for text, where, key in explicit:
-        try:
-            normalised.append((text, normalise(text)))
-        except NotationError as exc:
-            raise SpecError(f"{where}: {key}: {exc}") from exc
-    grid_keys = _SPACE_KEYS - {"explicit", "csv", "csv_column"}
-    if not grid_keys & set(space.table):
-        return None, tuple(normalised)
+        explicit += _read_csv(space, space.path.parent / csv_path,
+                              space.get("csv_column", str, "composition"),
+                              max_candidates - len(explicit))
+    if not set(space.table) - _LIST_KEYS:
+        return None, tuple(explicit)
     centres = space.get("centres", (list, dict), list(DEFAULT_VALENCES))
     if isinstance(centres, list):
-        centres = space.symbols("centres", (), distinct=True)
+        centres = space.symbols("centres", tuple(DEFAULT_VALENCES), distinct=True)
         unknown = [c for c in centres if c not in DEFAULT_VALENCES]
         if unknown:
             raise space.error("centres", f"no default valence for {unknown[0]!r}; write centres "
                                          f"as a table, e.g. {{ {unknown[0]} = 3 }}")
         centres = {c: DEFAULT_VALENCES[c] for c in centres}
-    if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in centres.values()):
-        raise space.error("centres", f"valences must be positive integers, got {centres}")
+    wrong = [(c, v) for c, v in centres.items()
+             if not (isinstance(v, int) and not isinstance(v, bool) and 0 < v <= MAX_VALENCE)]
+    if wrong:
+        raise space.error(f"centres.{wrong[0][0]}", f"a valence is a whole number from 1 to "
+                                                    f"{MAX_VALENCE}, got {wrong[0][1]!r}")
     symbols = {key: space.symbols(key, default, distinct=True)
                for key, default in (("alkali", ("Li", "Na")), ("halogens", ("Cl",)),
                                     ("chalcogens", ("O",)))}
     pairs = {key: space.pairs(key) for key in ("halogen_mixes", "centre_mixes")}
-    max_candidates = int(space.get("max_candidates", int, 5_000_000))
-    if max_candidates < 1:
-        raise space.error("max_candidates", f"must be at least 1, got {max_candidates}")
     size = grid_points(
         alkali=len(symbols["alkali"]), centres=len(centres),
         centre_mixes=len(pairs["centre_mixes"]), halogens=len(symbols["halogens"]),
@@ -271,10 +334,21 @@ def _read_space(space: TableReader) -> tuple[CompositionSpace | None, tuple[tupl
         chalcogen_per_m=space.count("o_per_m", _AXES["o_per_m"]),
         **{key: space.count(key, _AXES[key])
            for key in ("a_per_m", "halogen_mix_fractions", "centre_mix_fractions")})
-    if size > max_candidates:
-        raise space.error("max_candidates", f"the grid has {size:,} points, above "
-                                            f"max_candidates = {max_candidates:,}; raise it or "
-                                            f"use fewer values or a coarser step")
+    if size == 0:  # a grid key was given, so a grid was meant: none would drop it silently
+        axes = {"alkali": len(symbols["alkali"]), "chalcogens": len(symbols["chalcogens"]),
+                "o_per_m": space.count("o_per_m", _AXES["o_per_m"]),
+                "a_per_m": space.count("a_per_m", _AXES["a_per_m"]),
+                "centres": len(centres) + len(pairs["centre_mixes"]),
+                "halogens": len(symbols["halogens"]) + len(pairs["halogen_mixes"])}
+        empty = next((key for key, n in axes.items() if n == 0), "space")
+        raise space.error(empty, "lists nothing, so the grid is empty; give at least one value "
+                                 "or leave the key out for its default")
+    if size + len(explicit) > max_candidates:
+        listed = f" and {len(explicit):,} listed compositions" if size <= max_candidates else ""
+        raise space.error("max_candidates", f"the grid has {format_count(size)} points"
+                                            f"{listed}, above max_candidates = "
+                                            f"{max_candidates:,}; raise it or use fewer values "
+                                            f"or a coarser step")
     try:
         grid = CompositionSpace(
             alkali=symbols["alkali"], centres=tuple(centres.items()),
@@ -291,7 +365,7 @@ def _read_space(space: TableReader) -> tuple[CompositionSpace | None, tuple[tupl
         )
     except SpaceError as exc:
         raise SpecError(f"{space.path}: space: {exc}") from exc
-    return grid, tuple(normalised)
+    return grid, tuple(explicit)
 
 
 def _read_joins(top: TableReader) -> tuple[Join, ...]:
@@ -321,16 +395,66 @@ def _read_joins(top: TableReader) -> tuple[Join, ...]:
     return tuple(joins)
 
 
-def _read_csv(space: TableReader, path: Path, column: str) -> list[tuple[str, Path, str]]:
+def _read_csv(space: TableReader, path: Path, column: str,
+              max_rows: int) -> list[tuple[str, str]]:
+    """``(text, formula)`` of each composition in ``column`` of the CSV at ``path`` (a UTF-8
+    file, a byte order mark allowed), at most ``max_rows`` of them.
+
+    Errors give the file, line and what is wrong, never the text of a line: a mistyped path
+    may name a file of secrets (/etc/shadow), and the message ends up in logs.
+    """
+    max_MB = space.number("csv_max_MB", DEFAULT_CSV_MAX_MB)
+    if max_MB <= 0:
+        raise space.error("csv_max_MB", f"must be above 0, got {max_MB:g}")
     try:
-        with path.open(newline="") as handle:
-            reader = csv.DictReader(handle)
-            if column not in (reader.fieldnames or []):
-                raise space.error("csv", f"{path} has no column {column!r} "
-                                         f"(columns: {reader.fieldnames}); set space.csv_column")
-            return [(row[column], path, f"line {n}") for n, row in enumerate(reader, start=2)]
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise space.error("csv", f"cannot read {str(path)!r} ({exc})") from exc
+        data = _read_file(path, int(max_MB * 10**6), "CSV")
+    except OSError as exc:
+        raise space.error("csv", f"cannot read {str(path)!r} ({exc.strerror})") from exc
+    if len(data) > max_MB * 10**6:
+        raise space.error("csv", f"{path} is larger than csv_max_MB = {max_MB:g} MB; raise "
+                                 f"space.csv_max_MB or split the file")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise space.error("csv", f"{path}: line {line} is not UTF-8 text; save the CSV "
+                                 f"as UTF-8") from exc
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows = []
+    try:
+        header = next(reader, [])
+        if column not in header:
+            raise space.error("csv_column", f"{path} has no column {column!r} in its "
+                                            f"first line{did_you_mean(column, header)}; name "
+                                            f"the column of compositions in space.csv_column")
+        index = header.index(column)
+        for cells in reader:
+            where = f"{path}: line {reader.line_num}"
+            if not cells:
+                continue  # a blank line
+            if index >= len(cells):
+                raise space.error("csv", f"{where} has {len(cells)} fields, no {column!r}")
+            if len(rows) == max_rows:
+                raise space.error("max_candidates", f"{path} lists more than "
+                                                    f"{max_rows:,} compositions, which with the "
+                                                    f"explicit ones is above max_candidates; "
+                                                    f"raise space.max_candidates")
+            try:
+                rows.append((cells[index], normalise(cells[index])))
+            except NotationError as exc:
+                raise space.error("csv", f"{where}: column {column!r} is not a composition in "
+                                         f"an accepted notation ({_without_text(exc)})") from exc
+    except csv.Error as exc:
+        raise space.error("csv", f"{path}: line {reader.line_num}: {exc}") from exc
+    return rows
+
+
+_QUOTED = re.compile(r"""(?:\s+(?:in|of))?\s*(?:'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")""")
+
+
+def _without_text(exc: Exception) -> str:
+    """``exc``'s message without the quoted text it echoes (a CSV cell, a token of it)."""
+    return " ".join(_QUOTED.sub("", str(exc)).split()).strip(" ;,") or "unreadable"
 
 
 def _read_objectives(rank: TableReader, outputs: set[str]) -> tuple[Objective, ...]:

@@ -22,6 +22,19 @@ import numpy as np
 from screening.errors import SpecError, did_you_mean
 
 _PLAIN_KEY = re.compile(r"[\w.\[\]-]+")
+_LONG_NUMBER = re.compile(r"\d{21,}")
+#: Longest message part a value may make: a spec can hold a 400-digit integer or a list of
+#: thousands of entries, and an error repeats what it got.
+MAX_MESSAGE = 240
+
+
+def capped(message: str) -> str:
+    """``message`` with digit runs over 20 long written as ``1234567890...(400 digits)`` and,
+    when still over :data:`MAX_MESSAGE` characters, its middle cut out."""
+    message = _LONG_NUMBER.sub(lambda m: f"{m.group()[:10]}...({len(m.group())} digits)", message)
+    if len(message) <= MAX_MESSAGE:
+        return message
+    return f"{message[:MAX_MESSAGE - 80]} ... {message[-70:]}"
 
 
 class TableReader:
@@ -37,7 +50,7 @@ class TableReader:
     def error(self, key: str, message: str) -> SpecError:
         """The error to raise for ``key`` of this table."""
         shown = key if _PLAIN_KEY.fullmatch(key) else repr(key)  # a key may hold a line break
-        return SpecError(f"{self.path}: {self.prefix}{shown}: {message}")
+        return SpecError(f"{self.path}: {self.prefix}{shown}: {capped(message)}")
 
     def get(self, key: str, kind: type | tuple[type, ...], default: Any) -> Any:
         """The value of ``key`` (``default`` when absent), which must be a ``kind``."""

@@ -27,6 +27,7 @@ from candidates.notation import normalise
 from screening import ranking, store
 from screening.cluster import check_scheduler, dask_client
 from screening.md import MDError, analysis, calibration
+from screening.md.potentials import load_potential_class
 from screening.md.protocol import PROTOCOLS, Protocol, get_protocol
 from screening.md.runner import Job, ps_done, read_summary, run_jobs
 from screening.runlock import run_lock
@@ -84,12 +85,15 @@ def candidate_jobs(formula: str, directory: Path, protocol: Protocol,
 
 def claim(directory: Path, formula: str, protocol: Protocol, potential_ref: str,
           density_g_cm3: float | None = None) -> None:
-    """Mark ``directory`` as this protocol's, potential's and density's, or refuse to mix runs."""
+    """Mark ``directory`` as this protocol's, potential's and density's, or refuse to mix runs.
+
+    A directory that holds no MD yet (a claim whose simulation never started, e.g. one written
+    before arguments were checked first) is claimed afresh: there is nothing to mix."""
     meta = {"formula": formula, "protocol": protocol.name,
             "protocol_hash": protocol.content_hash, "potential": potential_ref,
             "density_g_cm3": density_g_cm3, "parameters": asdict(protocol)}
     path = directory / "meta.json"
-    if path.exists():
+    if path.exists() and any(directory.glob("r*")):
         old = json.loads(path.read_text())
         for key in ("protocol_hash", "potential", "density_g_cm3"):
             if old.get(key) != meta[key]:
@@ -323,7 +327,14 @@ def verify(run_dir: Path, protocol_name: str = "rank", top: int | None = None,
            progress: bool = True, densities: dict[str, float] | None = None) -> VerifyResult:
     """Verify the chosen candidates of ``run_dir`` (see the module docstring), holding the run's
     lock so a screen or another verify cannot write beside it; ``densities`` (normalised
-    formula -> g/cm3) holds those candidates at a given density (NVT throughout)."""
+    formula -> g/cm3) holds those candidates at a given density (NVT throughout).
+
+    The protocol, the potential's name and the scheduler are checked before anything is
+    written (the lock included), so a bad value leaves no trace to trip a later call."""
+    get_protocol(protocol_name)
+    load_potential_class(potential_ref)  # the name only: no weights are loaded here
+    if scheduler:
+        check_scheduler(scheduler)
     with run_lock(run_dir):
         return _verify(run_dir, protocol_name, top, formulas, potential_ref, device, scheduler,
                        workers, progress, densities)
@@ -335,8 +346,6 @@ def _verify(run_dir: Path, protocol_name: str, top: int | None, formulas: Sequen
     started = time.perf_counter()
     protocol = get_protocol(protocol_name)
     chosen = select(run_dir, top, formulas)
-    if scheduler:
-        check_scheduler(scheduler)  # before any candidate is claimed under this request
     densities = densities or {}
     for formula in chosen:
         claim(candidate_dir(run_dir, protocol, formula), formula, protocol, potential_ref,
