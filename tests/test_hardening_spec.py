@@ -9,7 +9,6 @@ import json
 import logging
 import os
 import re
-import time
 import warnings
 from pathlib import Path
 
@@ -77,9 +76,8 @@ def test_case6_a_halogen_mix_of_one_element_or_listed_twice_is_refused(tmp_path,
 # case 9 -----------------------------------------------------------------------------------------
 
 def test_case9_a_device_file_as_csv_is_refused_before_it_is_read(tmp_path):
-    start = time.perf_counter()
+    # Refused by file type before a byte is read (it read 21.7 GB before the OOM killer came).
     error = _refused(tmp_path, _spec("[space]", '[space]\ncsv = "/dev/zero"'))
-    assert time.perf_counter() - start < 30  # it read 21.7 GB before the OOM killer came
     assert "space.csv: cannot read '/dev/zero' (not a regular file" in error
 
 
@@ -146,9 +144,8 @@ def test_case10_12_verify_checks_scheduler_and_potential_before_writing(tmp_path
                                                                         args, message):
     run = _bare_run(tmp_path)
     monkeypatch.setenv("VIGLAS_RESULTS", str(run.parent))
-    start = time.perf_counter()
+    # The probe answers before a Client is made (which waited 20 s, then a traceback).
     error = one_line_error(CliRunner().invoke(main, ["verify", "bare", "--top", "1", *args]))
-    assert time.perf_counter() - start < 15  # the Client waited 20 s, then a traceback
     assert message in error
     assert sorted(p.name for p in run.iterdir()) == ["spec.toml"]  # no lock, no md/meta.json
 
