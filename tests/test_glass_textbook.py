@@ -4,6 +4,7 @@ accuracy of the shipped classifier with its rules."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from screening.models.features import parse_amounts
@@ -14,7 +15,12 @@ from screening.models.glass_forming import (
     simple_compound,
     single_compound_bounds,
 )
-from screening.validation.glass import TEXTBOOK, glass_forming_metrics, textbook_table
+from screening.validation.glass import (
+    TEXTBOOK,
+    diagram_neighbour_agreement,
+    glass_forming_metrics,
+    textbook_table,
+)
 
 #: Far from every label (the issue's None cases and exotic halides) and VIGLAS-like candidates.
 EVERYWHERE = ["K2O", "BaO", "CsCl", "SrF2", "ZrO2", "LiZrOCl3", "NaHfOCl3", "LiSnOCl",
@@ -68,3 +74,15 @@ def test_held_out_accuracy_with_the_rules_is_at_least_the_trees_alone() -> None:
     assert (metrics["accuracy"] >= metrics["accuracy of the trees alone"]).all()
     assert metrics.loc["grouped", "accuracy"] >= 0.70  # measured 0.704 (trees alone 0.702)
     assert (metrics["accuracy"] > metrics["majority-class accuracy"] + 0.10).all()
+
+
+def test_diagram_agreement_compares_each_label_with_its_nearest_in_the_same_system() -> None:
+    table = pd.DataFrame({
+        "formula": ["Na0.2Si0.8O1.7", "Na0.3Si0.7O1.55", "Na1.2Si0.4O1.4", "LiCl", "K2O"],
+        "glass_forming": [True, True, False, False, False],
+        "system": ["Na-O-Si", "Na-O-Si", "Na-O-Si", "Cl-Li", "K-O"],
+        "weight": 1.0,
+    })
+    agree = diagram_neighbour_agreement(table)
+    # The third point's nearest neighbour is the glass at 30% Na2O: a disagreement (a border).
+    np.testing.assert_array_equal(agree, [1.0, 1.0, 0.0, np.nan, np.nan])
