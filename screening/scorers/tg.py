@@ -9,7 +9,8 @@
   a glass has no glass transition: ``tg_K`` is NaN there, never a model intercept.
 - ``viscoelastic``: a glass above its Tg at the scoring temperature (a supercooled liquid that
   creeps, the VIGLAS regime): True only when ``glass_forming`` is True and ``tg_K`` is below the
-  temperature; False for non-glasses; None when a formula is unparsable.
+  temperature; False for non-glasses; None when glass formation or Tg is unknown (an unparsable
+  formula).
 """
 
 from __future__ import annotations
