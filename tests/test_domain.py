@@ -60,10 +60,32 @@ def test_unparsable_formula_has_no_domain(scores: pd.DataFrame) -> None:
 
 def test_glass_domains_flag_known_glasses_in_and_exotic_halides_out() -> None:
     glass = TgScorer().score_formulas(["SiO2", "KTaI5.5O0.25", "???"], ROOM_K)
-    assert glass["tg_in_domain"].tolist()[::2] == [True, None]
+    assert glass["tg_in_domain"].tolist() == [True, False, None]
     assert glass.loc[0, "tg_domain_distance"] == pytest.approx(0.0)  # silica is a reference glass
     assert glass["glass_in_domain"].tolist() == [True, False, None]
-    assert glass["glass_forming"].tolist() == [True, None, None]  # unknown, not guessed
+    # Out of domain is a flag beside the answer, not a reason to withhold it.
+    assert glass["glass_forming"].tolist() == [True, False, None]
+
+
+#: The compositions the issue found with the two glass flags disagreeing, and a spread of others.
+DOMAIN_PROBES = ["LiZrOCl3", "NaHfOCl3", "LiSnOCl", "KTaI5.5O0.25", "CsHfI6", "SrF2", "K2O",
+                 "MgCl2", "LiAlCl2.5O0.75", "NaGaBr3O0.5", "Li3InCl6", "LiPO3", "ZnCl2"]
+
+
+def test_glass_proxies_share_one_domain_yardstick() -> None:
+    """One definition: the Tg distance is measured in the glass-forming model's units against
+    its threshold, to a subset of its labels, so it is never below the glass distance and the
+    Tg domain lies inside the glass-formation domain."""
+    from screening.models.fitted import glass_forming_model, tg_model
+
+    assert tg_model().domain.threshold == glass_forming_model().domain.threshold
+    assert tg_model().domain.scaler is glass_forming_model().domain.scaler
+    glass = TgScorer().score_formulas(DOMAIN_PROBES, ROOM_K)
+    assert (glass["tg_domain_distance"] >= glass["glass_domain_distance"] - 1e-9).all()
+    tg_in = glass["tg_in_domain"].astype(bool)
+    assert glass.loc[tg_in, "glass_in_domain"].astype(bool).all()
+    lizr = glass.loc[0]  # was in domain for Tg at 3.04 and out for glass formation at 2.26
+    assert lizr["glass_in_domain"] is False and lizr["tg_in_domain"] is False
 
 
 def test_composition_distance_is_hellinger_to_the_nearest_training_row() -> None:

@@ -8,11 +8,20 @@ Three measures, all computed from the training data only:
   It asks "is there a measured compound with nearly these elements in nearly these amounts?",
   the question that decides whether a composition model interpolates or extrapolates;
 
-- a nearest-neighbour distance in a model's own standardised descriptor space, with a threshold
-  calibrated like a held-out family: each training row's distance to its nearest neighbour in
-  *another* group (family; each row its own group for leave-one-out), and the
-  :data:`DOMAIN_QUANTILE` percentile of those distances. A candidate is in domain when it is at
-  most as far from the data as 95% of the training rows are from the other families;
+- a nearest-neighbour distance in a standardised descriptor space, with a threshold calibrated
+  like a held-out family: each training row's distance to its nearest neighbour in *another*
+  group (family; each row its own group for leave-one-out), and the :data:`DOMAIN_QUANTILE`
+  percentile of those distances. A candidate is in domain when it is at most as far from the
+  data as 95% of the training rows are from the other families;
+
+  the two glass proxies share one such yardstick (the descriptors of
+  :data:`screening.models.glass_forming.DOMAIN_COLUMNS`, scaled and thresholded on the
+  glass-formation labels grouped by chemical system, see :meth:`NearestNeighbourDomain.
+  with_points`): glass formation measures the distance to the
+  nearest labelled composition, Tg the distance to the nearest glass with a measured Tg, in the
+  same units against the same threshold. Every Tg glass is a labelled glass former, so a
+  composition's Tg distance is never below its glass distance, and one in the Tg domain is always
+  in the glass-formation domain;
 - the chemistry the training set has never seen: elements, and element pairs that never occur
   together in one training composition.
 """
@@ -73,6 +82,14 @@ class NearestNeighbourDomain:
         scaled = scaler.transform(descriptors)
         threshold = np.percentile(cross_group_distances(scaled, groups), DOMAIN_QUANTILE)
         return cls(scaler, NearestNeighbors(n_neighbors=1).fit(scaled), float(threshold))
+
+    def with_points(self, descriptors: np.ndarray) -> NearestNeighbourDomain:
+        """The same yardstick (scaling and threshold) measuring the distance to other points:
+        a proxy trained on a subset of the compositions that set the yardstick is judged in the
+        same units against the same threshold."""
+        scaled = self.scaler.transform(np.asarray(descriptors, dtype=float))
+        return NearestNeighbourDomain(self.scaler, NearestNeighbors(n_neighbors=1).fit(scaled),
+                                      self.threshold)
 
     def distance(self, descriptors: np.ndarray) -> np.ndarray:
         """Distance of each row to its nearest training row; NaN where a descriptor is NaN."""

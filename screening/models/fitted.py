@@ -32,7 +32,8 @@ from screening.models.data import (
 )
 from screening.models.features import composition_descriptors, parse_amounts
 from screening.models.glass_forming import (
-    GFA_COLUMNS,
+    DOMAIN_COLUMNS,
+    GLASS_MODEL_VERSION,
     GlassFormingConfig,
     GlassFormingModel,
     fit_glass_forming,
@@ -49,22 +50,23 @@ def glass_forming_model() -> GlassFormingModel:
 
     def build() -> GlassFormingModel:
         descriptors = composition_descriptors(parse_amounts(list(table["formula"])))
-        finite = np.isfinite(descriptors[list(GFA_COLUMNS)].to_numpy()).all(axis=1)
+        finite = np.isfinite(descriptors[list(DOMAIN_COLUMNS)].to_numpy()).all(axis=1)
         return fit_glass_forming(descriptors[finite].reset_index(drop=True),
                                  table[finite].reset_index(drop=True), config)
 
     key = cache_key(table_digest(table), repr(asdict(config)), MODEL_VERSION,
-                    sklearn.__version__)
+                    GLASS_MODEL_VERSION, sklearn.__version__)
     return load_or_build("glass-forming", key, build)
 
 
 @lru_cache(maxsize=1)
 def tg_model() -> TgModel:
-    """The Tg model fitted on the sourced reference glasses."""
+    """The Tg model fitted on the sourced reference glasses, its domain measured with the
+    glass-forming model's yardstick."""
     reference = load_tg_reference()
     descriptors = composition_descriptors(parse_amounts(list(reference["formula"])))
     return fit_tg_model(descriptors, reference["tg_K"].to_numpy(), reference["tm_K"].to_numpy(),
-                        reference["family"].to_numpy())
+                        glass_forming_model().tg_domain(descriptors))
 
 
 @lru_cache(maxsize=1)
@@ -95,7 +97,7 @@ class GlassState:
     """
 
     p_glass: np.ndarray
-    glass_forming: np.ndarray  # True / False / None (outside the classifier's domain)
+    glass_forming: np.ndarray  # True / False (None only for an unparsable formula)
     glass_distance: np.ndarray
     glass_in_domain: np.ndarray
     tg_model_K: np.ndarray

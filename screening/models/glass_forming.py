@@ -11,17 +11,33 @@ Labels (one per reduced formula, see ``screening/data/SOURCES.md``):
 A composition with labels on both sides takes the weighted majority. The classifier is extra trees
 on the glass-science descriptors of :data:`GFA_COLUMNS` (Zachariasen former/modifier roles,
 Dietzel field strengths, bridging anions per former, Stanworth's electronegativity difference,
-cation mixing entropy, the anion mix); ``p_glass`` is the trees' mean probability of glass.
+cation mixing entropy, the anion mix); ``p_glass`` starts from the trees' mean probability of glass.
 
-Known composition limits are kept as rules (:data:`OXYGEN_LIMITS`): in the VIGLAS systems oxygen
-stops dissolving above O/Al = 0.86 (Li) and 0.81 (Na), so ``p_glass`` is left as it is up to the
-limit and fades out past it (a Gaussian tail of width :data:`LIMIT_WIDTH` in O per centre, so
-neighbouring grid points stay close).
+Two pieces of glass science are kept as rules, fixed before any label is seen, so they transfer
+to chemical systems the labels never cover:
 
-Applicability domain: the nearest labelled composition in the standardised :data:`GFA_COLUMNS`,
-in domain up to the 95th percentile of the labelled compositions' distances to the nearest
-composition of another chemical system. ``glass_forming`` is True/False in domain and None
-outside it.
+- single compounds (:func:`single_compound_bounds`): a compound of one cation element is a glass
+  former only if that cation is a Zachariasen network former for its anion (B2O3, SiO2, GeO2,
+  P2O5, As2O3; BeF2; ZnCl2; B2S3, GeS2, As2S3; GeSe2, As2Se3; and vitreous Se itself, see
+  :data:`SINGLE_COMPOUND_FORMERS`). Simple salts and oxides of every other cation (K2O, BaO, CsCl,
+  SrF2, ZrO2, MgCl2, LiCl, TeO2, V2O5 ...) crystallise on ordinary quenching (Zachariasen, J. Am.
+  Chem. Soc. 54, 3841 (1932); Moencke, Topper and Clare, Rev. Mineral. Geochem. 87, 1039 (2022)).
+  Their ``p_glass`` is capped at :data:`NON_FORMER_P_MAX`; a listed former's is raised to
+  :data:`FORMER_P_MIN`;
+- known composition limits (:data:`OXYGEN_LIMITS`): in the VIGLAS systems oxygen stops dissolving
+  above O/Al = 0.86 (Li) and 0.81 (Na), so ``p_glass`` is left as it is up to the limit and fades
+  out past it (a Gaussian tail of width :data:`LIMIT_WIDTH` in O per centre, so neighbouring grid
+  points stay close).
+
+``glass_forming`` is ``p_glass >= 0.5`` for every composition the descriptors cover (None only for
+an unparsable one); the applicability domain is a separate flag beside it, never a reason to
+withhold the answer.
+
+Applicability domain (one definition for both glass proxies, :mod:`screening.models.domain`): the
+distance to the nearest labelled composition in the standardised :data:`DOMAIN_COLUMNS`, in domain
+up to the 95th percentile of the labelled compositions' distances to the nearest composition of
+another chemical system. The Tg model measures its distance (to the nearest glass with a measured
+Tg) with this same scaling and threshold (:meth:`GlassFormingModel.tg_domain`).
 """
 
 from __future__ import annotations
@@ -32,6 +48,7 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import ExtraTreesClassifier
 
+from candidates.chemistry import ANION_CHARGE, CHALCOGENS, element
 from screening.models.data import (
     load_conductivity_data,
     load_glass_forming_labels,
@@ -39,7 +56,7 @@ from screening.models.data import (
     reduced_formula,
 )
 from screening.models.domain import NearestNeighbourDomain
-from screening.models.features import Amounts
+from screening.models.features import Amounts, parse_amounts
 
 GFA_COLUMNS = (
     "net_former_frac", "net_modifier_frac", "net_alkali_frac", "net_bridging_per_former",
@@ -48,10 +65,32 @@ GFA_COLUMNS = (
     "net_cation_mixing_entropy", "frac_halide", "frac_chalcogen", "frac_O", "frac_S", "frac_F",
     "mixed_anion", "ion_anion_polarisability_A3", "ion_mobile_frac",
 )
+#: The descriptor space of the glass proxies' applicability domain: the classifier's descriptors
+#: and the Phillips-Thorpe rigidity the Tg model reads.
+DOMAIN_COLUMNS = (*GFA_COLUMNS, "rigidity")
+#: Bumped whenever the fitted model's structure or rules change (part of its cache key).
+GLASS_MODEL_VERSION = "2"
+#: Single-compound glass formers by anion: the cations whose simple compound with that anion
+#: vitrifies on ordinary melt quenching (the Zachariasen formers, the fluoride and chloride
+#: network glasses BeF2 and ZnCl2, the chalcogenide formers); ``""`` is the element on its own.
+SINGLE_COMPOUND_FORMERS = {
+    "O": frozenset({"B", "Si", "Ge", "P", "As"}),
+    "F": frozenset({"Be"}),
+    "Cl": frozenset({"Zn"}),
+    "S": frozenset({"B", "Ge", "As"}),
+    "Se": frozenset({"Ge", "As", ""}),
+}
+#: ``p_glass`` of a simple compound of a non-former is at most this; of a listed former at least
+#: :data:`FORMER_P_MIN`. Rules, not fits: a classifier trained on ternary diagrams has no row to
+#: learn them from in a chemical system it has never seen.
+NON_FORMER_P_MAX = 0.1
+FORMER_P_MIN = 0.9
 #: Oxygen solubility limits (O per centre) of A-M-X-O glasses: (alkali, centre, halogen) -> limit.
 #: Dai et al., Nat. Energy 8, 1221 (2023): O stops dissolving at O/Al about 0.86 (Li), 0.81 (Na).
 OXYGEN_LIMITS = {("Li", "Al", "Cl"): 0.86, ("Na", "Al", "Cl"): 0.81}
 LIMIT_WIDTH = 0.05
+#: A charge that differs from a whole number by less than this is whole (rounded fractions).
+ROUNDING_TOLERANCE = 1e-6
 
 
 @dataclass(frozen=True)
@@ -101,6 +140,70 @@ def glass_forming_table(weak_weight: float) -> pd.DataFrame:
     return table
 
 
+def simple_compound(composition: Amounts) -> str | None:
+    """The cation of a simple compound (one cation element, charge-balanced at one of its known
+    oxidation states; ``""`` for an element on its own), None for anything else.
+
+    Oxide, halide and nitride anions take precedence, so S, Se and Te count as cations beside
+    them (tellurites, sulfates) and as anions only among themselves (GeS2, As2Se3).
+    """
+    present = {el: n for el, n in composition if n > 0}
+    anions = {el for el in present if el in ANION_CHARGE and el not in CHALCOGENS[1:]}
+    if not anions:
+        anions = {el for el in present if el in CHALCOGENS}
+    cations = set(present) - anions
+    if not cations:
+        return "" if len(present) == 1 else None
+    if len(cations) > 1:
+        return None
+    (cation,) = cations
+    if not anions:
+        return cation
+    charge = sum(present[el] * ANION_CHARGE[el] for el in anions) / present[cation]
+    if abs(charge - round(charge)) > ROUNDING_TOLERANCE or (
+            round(charge) not in element(cation).oxidation_states):
+        return None
+    return cation
+
+
+def single_compound_bounds(amounts: list[Amounts | None]) -> tuple[np.ndarray, np.ndarray]:
+    """Per composition, the lower and upper bound the single-compound rule puts on ``p_glass``.
+
+    A simple compound (:func:`simple_compound`) is a listed former when its cation forms glass
+    with every anion present (:data:`SINGLE_COMPOUND_FORMERS`; an element on its own, such as
+    Se, counts as the cation ``""``), a non-former when it forms glass with none of them.
+    Everything else, mixtures included, is bounded by (0, 1).
+    """
+    lower = np.zeros(len(amounts))
+    upper = np.ones(len(amounts))
+    for i, composition in enumerate(amounts):
+        cation = None if composition is None else simple_compound(composition)
+        if cation is None:
+            continue
+        elements = {el for el, n in composition if n > 0} - {cation}
+        forms = [cation in SINGLE_COMPOUND_FORMERS.get(el, frozenset()) for el in elements]
+        if forms and all(forms):
+            lower[i] = FORMER_P_MIN
+        elif not any(forms):
+            upper[i] = NON_FORMER_P_MAX
+    return lower, upper
+
+
+def glass_probability(classifier: ExtraTreesClassifier, descriptors: pd.DataFrame,
+                      amounts: list[Amounts | None]) -> np.ndarray:
+    """``p_glass``: the trees' probability of glass, faded past the oxygen limits and bounded by
+    the single-compound rule; NaN where a descriptor is not finite."""
+    x = descriptors[list(GFA_COLUMNS)].to_numpy()
+    finite = np.isfinite(x).all(axis=1)
+    p_glass = np.full(len(x), np.nan)
+    if finite.any():
+        votes = classifier.predict_proba(x[finite].astype(np.float32))
+        p_glass[finite] = votes[:, list(classifier.classes_).index(True)]
+    p_glass *= oxygen_limit_factor(amounts)
+    lower, upper = single_compound_bounds(amounts)
+    return np.clip(p_glass, lower, upper)
+
+
 def oxygen_limit_factor(amounts: list[Amounts | None]) -> np.ndarray:
     """Per composition, 1 up to the known oxygen solubility limits, fading to 0 past them."""
     factor = np.ones(len(amounts))
@@ -117,7 +220,8 @@ def oxygen_limit_factor(amounts: list[Amounts | None]) -> np.ndarray:
 
 @dataclass(frozen=True)
 class GlassFormingPrediction:
-    """``p_glass``, ``glass_forming`` (True/False/None), domain distance and flag."""
+    """``p_glass``, ``glass_forming`` (True/False; None only where ``p_glass`` is NaN), domain
+    distance and flag."""
 
     p_glass: np.ndarray
     glass_forming: np.ndarray
@@ -125,9 +229,14 @@ class GlassFormingPrediction:
     in_domain: np.ndarray
 
 
+def decisions(p_glass: np.ndarray) -> np.ndarray:
+    """``p_glass >= 0.5`` as True/False objects, None where ``p_glass`` is NaN."""
+    return np.array([None if np.isnan(p) else bool(p >= 0.5) for p in p_glass], dtype=object)
+
+
 @dataclass(frozen=True)
 class GlassFormingModel:
-    """The fitted classifier and its domain."""
+    """The fitted classifier and the glass proxies' domain yardstick."""
 
     classifier: ExtraTreesClassifier
     domain: NearestNeighbourDomain
@@ -135,18 +244,15 @@ class GlassFormingModel:
     def predict(self, descriptors: pd.DataFrame, amounts: list[Amounts | None]
                 ) -> GlassFormingPrediction:
         """Glass-forming ability of compositions from their composition descriptors."""
-        x = descriptors[list(GFA_COLUMNS)].to_numpy()
-        finite = np.isfinite(x).all(axis=1)
-        p_glass = np.full(len(x), np.nan)
-        if finite.any():
-            votes = self.classifier.predict_proba(x[finite].astype(np.float32))
-            p_glass[finite] = votes[:, list(self.classifier.classes_).index(True)]
-        p_glass *= oxygen_limit_factor(amounts)
-        distance = self.domain.distance(x)
-        in_domain = self.domain.contains(distance)
-        forming = np.array([None if not inside else bool(p >= 0.5)
-                            for p, inside in zip(p_glass, in_domain, strict=True)], dtype=object)
-        return GlassFormingPrediction(p_glass, forming, distance, in_domain)
+        p_glass = glass_probability(self.classifier, descriptors, amounts)
+        distance = self.domain.distance(descriptors[list(DOMAIN_COLUMNS)].to_numpy())
+        return GlassFormingPrediction(p_glass, decisions(p_glass), distance,
+                                      self.domain.contains(distance))
+
+    def tg_domain(self, tg_descriptors: pd.DataFrame) -> NearestNeighbourDomain:
+        """The Tg model's domain: distance to the nearest of the reference glasses (their
+        descriptors), measured with this model's scaling and against its threshold."""
+        return self.domain.with_points(tg_descriptors[list(DOMAIN_COLUMNS)].to_numpy())
 
 
 def build_classifier(config: GlassFormingConfig) -> ExtraTreesClassifier:
@@ -158,28 +264,34 @@ def build_classifier(config: GlassFormingConfig) -> ExtraTreesClassifier:
 
 def fit_glass_forming(descriptors: pd.DataFrame, table: pd.DataFrame,
                       config: GlassFormingConfig) -> GlassFormingModel:
-    """Fit on the labelled compositions of :func:`glass_forming_table` (descriptors row-aligned)."""
+    """Fit on the labelled compositions of :func:`glass_forming_table` (descriptors row-aligned,
+    finite in :data:`DOMAIN_COLUMNS`)."""
     x = descriptors[list(GFA_COLUMNS)].to_numpy()
     classifier = build_classifier(config).fit(
         x.astype(np.float32), table["glass_forming"].to_numpy(),
         sample_weight=table["weight"].to_numpy())
-    return GlassFormingModel(classifier,
-                             NearestNeighbourDomain.fit(x, table["system"].to_numpy()))
+    return GlassFormingModel(classifier, NearestNeighbourDomain.fit(
+        descriptors[list(DOMAIN_COLUMNS)].to_numpy(), table["system"].to_numpy()))
 
 
 def cross_validate_glass_forming(descriptors: pd.DataFrame, table: pd.DataFrame,
                                  config: GlassFormingConfig) -> pd.DataFrame:
     """Held-out ``p_glass`` of every labelled composition in two regimes: ``random`` folds over
-    compositions and ``grouped`` folds over chemical systems (a whole diagram held out).
+    compositions and ``grouped`` folds over chemical systems (a whole diagram held out). Each
+    fold refits the trees and the domain on its training rows only; the rules are fixed in
+    advance, so nothing of a held-out label reaches its prediction.
 
     Returns one row per (regime, composition): ``regime``, ``formula``, ``glass_forming``,
-    ``weight``, ``p_glass``, ``in_domain``.
+    ``weight``, ``p_glass`` (what :meth:`GlassFormingModel.predict` gives), ``p_trees`` (the
+    trees alone, before the rules), ``in_domain``.
     """
     from sklearn.model_selection import GroupKFold
 
     from screening.models.level_model import random_groups_folds
 
     x = descriptors[list(GFA_COLUMNS)].to_numpy()
+    domain_x = descriptors[list(DOMAIN_COLUMNS)].to_numpy()
+    amounts = parse_amounts(list(table["formula"]))
     label = table["glass_forming"].to_numpy()
     weight = table["weight"].to_numpy()
     systems = table["system"].to_numpy()
@@ -191,16 +303,19 @@ def cross_validate_glass_forming(descriptors: pd.DataFrame, table: pd.DataFrame,
     frames = []
     for regime, folds in regimes.items():
         p_glass = np.empty(len(x))
+        p_trees = np.empty(len(x))
         in_domain = np.empty(len(x), dtype=bool)
         for train, test in folds:
             classifier = build_classifier(config).fit(
                 x[train].astype(np.float32), label[train], sample_weight=weight[train])
             votes = classifier.predict_proba(x[test].astype(np.float32))
-            p_glass[test] = votes[:, list(classifier.classes_).index(True)]
-            domain = NearestNeighbourDomain.fit(x[train], systems[train])
-            in_domain[test] = domain.distance(x[test]) <= domain.threshold
+            p_trees[test] = votes[:, list(classifier.classes_).index(True)]
+            p_glass[test] = glass_probability(classifier, descriptors.iloc[test],
+                                              [amounts[i] for i in test])
+            domain = NearestNeighbourDomain.fit(domain_x[train], systems[train])
+            in_domain[test] = domain.distance(domain_x[test]) <= domain.threshold
         frames.append(pd.DataFrame({
             "regime": regime, "formula": table["formula"].to_numpy(), "glass_forming": label,
-            "weight": weight, "p_glass": p_glass, "in_domain": in_domain,
+            "weight": weight, "p_glass": p_glass, "p_trees": p_trees, "in_domain": in_domain,
         }))
     return pd.concat(frames, ignore_index=True)

@@ -18,9 +18,13 @@ Where a melting point is known (``compound_melting_points.csv`` or the Tg table)
 holds to within 0.5-0.8 there), so no composition is given a Tg above its own melting point.
 
 The uncertainty is the GP's predictive standard deviation in ln Tg, scaled so that 68% of the
-leave-one-out residuals fall within it, times Tg. The applicability domain is the nearest
-reference glass in the standardised :data:`GP_COLUMNS`, in domain up to the 95th percentile of
-the reference glasses' distances to the nearest glass of another family.
+leave-one-out residuals fall within it, times Tg. The applicability domain is the glass proxies'
+one definition (:mod:`screening.models.domain`): the distance to the nearest reference glass in
+the glass-forming model's standardised descriptors, in domain up to that model's threshold (the
+95th percentile of the labelled compositions' distances to the nearest composition of another
+chemical system). Every reference glass is a labelled glass former, so a composition in the Tg
+domain is in the glass-formation domain too; the reverse need not hold (a composition near a
+labelled diagram point may be far from every glass whose Tg was measured).
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from sklearn.linear_model import Ridge
 from sklearn.preprocessing import StandardScaler
 
 from screening.models.domain import NearestNeighbourDomain
+from screening.models.glass_forming import DOMAIN_COLUMNS
 
 TREND_COLUMNS = (
     "rigidity", "ion_carrier_density_nm3", "frac_Cl", "ion_mobile_radius_A",
@@ -94,7 +99,7 @@ class TgModel:
         tg_K = np.exp(log_tg)
         if tm_K is not None:
             tg_K = np.fmin(tg_K, self.tg_over_tm_max * np.asarray(tm_K, dtype=float))
-        distance = self.domain.distance(descriptors[list(GP_COLUMNS)].to_numpy())
+        distance = self.domain.distance(descriptors[list(DOMAIN_COLUMNS)].to_numpy())
         return TgPrediction(tg_K, tg_K * self.unc_scale * std, distance,
                             self.domain.contains(distance))
 
@@ -133,14 +138,14 @@ def held_out_log_tg(descriptors: pd.DataFrame, tg_K: np.ndarray, groups: np.ndar
 
 
 def fit_tg_model(descriptors: pd.DataFrame, tg_K: np.ndarray, tm_K: np.ndarray,
-                 families: np.ndarray) -> TgModel:
-    """Fit on reference glasses: their descriptors, Tg (K), melting points (NaN where unknown)
-    and families (for the domain threshold)."""
+                 domain: NearestNeighbourDomain) -> TgModel:
+    """Fit on reference glasses: their descriptors, Tg (K) and melting points (NaN where
+    unknown); ``domain`` measures the distance to them (the glass-forming model's
+    :meth:`~screening.models.glass_forming.GlassFormingModel.tg_domain`)."""
     tg_K = np.asarray(tg_K, dtype=float)
     log_tg = np.log(tg_K)
     loo_mean, loo_std = held_out_log_tg(descriptors, tg_K, np.arange(len(tg_K)))
     unc_scale = float(np.quantile(np.abs(loo_mean - log_tg) / loo_std, ONE_SIGMA_COVERAGE))
     ratio = tg_K / np.asarray(tm_K, dtype=float)
     scaler, trend, gp_scaler, gp = _fit_parts(descriptors, log_tg)
-    domain = NearestNeighbourDomain.fit(descriptors[list(GP_COLUMNS)].to_numpy(), families)
     return TgModel(scaler, trend, gp_scaler, gp, unc_scale, float(np.nanmax(ratio)), domain)

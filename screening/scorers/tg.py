@@ -2,13 +2,15 @@
 
 - ``glass_forming`` / ``p_glass``: the glass-forming classifier of
   :mod:`screening.models.glass_forming` (sourced glass-formation labels, glass-science
-  descriptors); ``glass_forming`` is None outside the classifier's applicability domain.
+  descriptors, the single-compound and oxygen-limit rules); ``glass_forming`` is True or False
+  for every parsable composition, with the applicability domain as a separate flag.
 - ``tg_K``: the Tg model of :mod:`screening.models.tg_model` (trend + Gaussian process on sourced
   glasses of every family, capped below a known melting point). A composition that does not form
   a glass has no glass transition: ``tg_K`` is NaN there, never a model intercept.
 - ``viscoelastic``: a glass above its Tg at the scoring temperature (a supercooled liquid that
   creeps, the VIGLAS regime): True only when ``glass_forming`` is True and ``tg_K`` is below the
-  temperature; False for non-glasses; None when glass formation is unknown and Tg lies below.
+  temperature; False for non-glasses; None when glass formation or Tg is unknown (an unparsable
+  formula).
 """
 
 from __future__ import annotations
@@ -43,23 +45,20 @@ class TgScorer(Scorer):
     name: ClassVar[str] = "tg"
     outputs: ClassVar[dict[str, tuple[type, str]]] = {
         "glass_forming": (bool, "True when the composition forms a glass by melt quenching "
-                                "(p_glass >= 0.5); None outside the classifier's applicability "
-                                "domain"),
+                                "(p_glass >= 0.5), False otherwise, in or out of the domain"),
         "p_glass": (float, "probability of glass formation by melt quenching (0-1)"),
         "glass_domain_distance": (float, "distance to the nearest labelled composition in "
                                          "standardised glass-science descriptors, dimensionless"),
         "glass_in_domain": (bool, "True when glass_domain_distance <= the 95th percentile of the "
                                   "labels' distances to the nearest composition of another "
-                                  "chemical system"),
+                                  "chemical system (the threshold of tg_in_domain too)"),
         "tg_K": (float, "glass transition temperature, K; NaN when the composition forms no glass"),
         "tg_K_unc": (float, "1-sigma uncertainty of tg_K (leave-one-out calibrated), K"),
         "viscoelastic": (bool, "True when a glass former's tg_K is below the scoring temperature "
                                "(supercooled liquid); False for non-glasses; None when unknown"),
-        "tg_domain_distance": (float, "distance to the nearest reference glass in standardised "
-                                      "network descriptors, dimensionless"),
-        "tg_in_domain": (bool, "True when tg_domain_distance <= the 95th percentile of the "
-                               "reference glasses' distances to the nearest glass of another "
-                               "family"),
+        "tg_domain_distance": (float, "distance to the nearest reference glass, in the units of "
+                                      "glass_domain_distance (never below it)"),
+        "tg_in_domain": (bool, "True when tg_domain_distance <= the glass_in_domain threshold"),
     }
     features: ClassVar[tuple[str, ...]] = PHYSICS
     citations: ClassVar[tuple[str, ...]] = (
