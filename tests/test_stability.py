@@ -128,6 +128,26 @@ def test_entry_table_gives_the_facets_of_pymatgen_phase_diagram(chemsys: tuple[s
     _assert_same_hull(table_hull, ChemsysHull.from_entries(experimental_entries(chemsys)), 0.0)
 
 
+def test_decomposition_lists_largest_share_first_then_by_name() -> None:
+    hull = experimental_table().hull(("Li", "Al", "Cl", "O"))
+    x = np.vstack([_fractions(f, hull.elements) for f in ("LiAlCl4", "Li3AlCl6", "LiCl")])
+    # LiAlCl4 = LiCl (2 of 6 atoms) + AlCl3 (4 of 6); Li3AlCl6 = 3 LiCl (6 of 10) + AlCl3 (4 of 10)
+    assert hull.decomposition(x) == ["AlCl3 + LiCl", "LiCl + AlCl3", "LiCl"]
+    # Every row as the per-row rule says, over many compositions of the system (ties included).
+    rng = np.random.default_rng(3)
+    x = rng.dirichlet(np.ones(len(hull.elements)), size=400)
+    x[::4] = np.round(x[::4] * 4) / np.maximum(np.round(x[::4] * 4).sum(axis=1, keepdims=True), 1)
+    x = x[x.sum(axis=1) > 0.5]
+    planes = x @ hull.chempots_eV.T
+    facet = planes.argmax(axis=1)
+    expected = []
+    for row, f in zip(x, facet, strict=True):
+        shares = zip(hull.vertices[f], row @ hull.inverse[f], strict=True)
+        order = sorted((-w, hull.phases[i]) for i, w in shares if w > 1e-8)
+        expected.append(" + ".join(name for _, name in order))
+    assert hull.decomposition(x) == expected
+
+
 def test_entry_table_matches_pymatgen_on_other_elemental_references() -> None:
     # mp-api-like entries: absolute energies, so the references are not 0 eV and every
     # composition has the elements' own entries to beat.

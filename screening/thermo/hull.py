@@ -92,15 +92,22 @@ class ChemsysHull:
         return self._planes(fractions).max(axis=1)
 
     def decomposition(self, fractions: np.ndarray) -> list[str]:
-        """The phases each composition decomposes into, largest atomic share first: ``"A + B"``."""
+        """The phases each composition decomposes into, largest atomic share first (equal shares
+        by name): ``"A + B"``."""
         facet = self._planes(fractions).argmax(axis=1)
         weights = np.einsum("nk,nkl->nl", fractions, self.inverse[facet])
-        names = []
-        for row, w in zip(self.vertices[facet], weights, strict=True):
-            shares = zip(row, w, strict=True)
-            order = sorted((-share, self.phases[i]) for i, share in shares if share > WEIGHT_TOL)
-            names.append(" + ".join(name for _, name in order))
-        return names
+        vertex = self.vertices[facet]
+        by_name = {name: rank for rank, name in enumerate(sorted(self.phases))}
+        name_rank = np.array([by_name[name] for name in self.phases])[vertex]
+        kept = weights > WEIGHT_TOL
+        order = np.lexsort((name_rank, np.where(kept, -weights, np.inf)), axis=-1)
+        listed = np.where(np.take_along_axis(kept, order, axis=-1),
+                          np.take_along_axis(vertex, order, axis=-1), -1)
+        # Few distinct assemblages per system: join each once, not once per row.
+        assemblages, row_of = np.unique(listed.reshape(len(listed), -1), axis=0,
+                                        return_inverse=True)
+        texts = [" + ".join(self.phases[i] for i in row if i >= 0) for row in assemblages]
+        return [texts[i] for i in row_of.ravel()]
 
     def chempot_window(self, fractions: np.ndarray, element: str) -> tuple[np.ndarray, np.ndarray]:
         """Lowest and highest chemical potential of ``element`` (eV, vs its reference entry) over
