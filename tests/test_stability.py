@@ -14,9 +14,15 @@ from pymatgen.entries.computed_entries import ComputedEntry
 
 from screening.scorers.stability import StabilityScorer
 from screening.thermo import entries as thermo_entries
-from screening.thermo.entries import cached_chemsys_path, experimental_entries, experimental_records
+from screening.thermo.entries import (
+    cached_chemsys_path,
+    entry_table,
+    experimental_entries,
+    experimental_records,
+    experimental_table,
+)
 from screening.thermo.formation import load_formation_model
-from screening.thermo.hull import ChemsysHull, alkali_window_V
+from screening.thermo.hull import ChemsysHull, EntryTable, alkali_window_V
 
 DEMO = [
     "LiAlCl2.5O0.75",
@@ -91,6 +97,110 @@ def test_hull_energy_and_decomposition_match_pymatgen(
     assert hull.energy(x)[0] == pytest.approx(expected_eV, abs=1e-9)
     phases = {e.composition.reduced_formula for e in decomposition}
     assert set(hull.decomposition(x)[0].split(" + ")) == phases
+
+
+def _assert_same_hull(table_hull: ChemsysHull, pymatgen_hull: ChemsysHull, atol: float) -> None:
+    assert table_hull.elements == pymatgen_hull.elements
+    assert table_hull.phases == pymatgen_hull.phases
+    np.testing.assert_array_equal(table_hull.vertices, pymatgen_hull.vertices)
+    np.testing.assert_allclose(table_hull.chempots_eV, pymatgen_hull.chempots_eV, rtol=0, atol=atol)
+    np.testing.assert_allclose(table_hull.inverse, pymatgen_hull.inverse, rtol=0, atol=atol)
+
+
+def _random_systems(n: int) -> list[tuple[str, ...]]:
+    """``n`` chemical systems of 2-6 elements drawn (fixed seed) from the experimental table."""
+    rng = np.random.default_rng(7)
+    elements = experimental_table().elements
+    return [tuple(rng.choice(elements, size=int(rng.integers(2, 7)), replace=False))
+            for _ in range(n)]
+
+
+@pytest.mark.parametrize(
+    "chemsys",
+    [("Li", "Al", "Cl", "O"), ("Na", "B", "F", "I", "O"), ("Li", "Al", "Ga", "Cl", "S"),
+     ("K", "Ta", "Cl", "Br", "O"), ("Li", "Cl"), ("O",), *_random_systems(40)],
+    ids=lambda chemsys: "-".join(chemsys),
+)
+def test_entry_table_gives_the_facets_of_pymatgen_phase_diagram(chemsys: tuple[str, ...]) -> None:
+    # The one sorted table restricted to a system must be what PhaseDiagram builds from that
+    # system's entries alone: same Qhull input, so the same facets, bit for bit.
+    table_hull = experimental_table().hull(chemsys)
+    _assert_same_hull(table_hull, ChemsysHull.from_entries(experimental_entries(chemsys)), 0.0)
+
+
+def test_decomposition_lists_largest_share_first_then_by_name() -> None:
+    hull = experimental_table().hull(("Li", "Al", "Cl", "O"))
+    x = np.vstack([_fractions(f, hull.elements) for f in ("LiAlCl4", "Li3AlCl6", "LiCl")])
+    # LiAlCl4 = LiCl (2 of 6 atoms) + AlCl3 (4 of 6); Li3AlCl6 = 3 LiCl (6 of 10) + AlCl3 (4 of 10)
+    assert hull.decomposition(x) == ["AlCl3 + LiCl", "LiCl + AlCl3", "LiCl"]
+    # Every row as the per-row rule says, over many compositions of the system (ties included).
+    rng = np.random.default_rng(3)
+    x = rng.dirichlet(np.ones(len(hull.elements)), size=400)
+    x[::4] = np.round(x[::4] * 4) / np.maximum(np.round(x[::4] * 4).sum(axis=1, keepdims=True), 1)
+    x = x[x.sum(axis=1) > 0.5]
+    planes = x @ hull.chempots_eV.T
+    facet = planes.argmax(axis=1)
+    expected = []
+    for row, f in zip(x, facet, strict=True):
+        shares = zip(hull.vertices[f], row @ hull.inverse[f], strict=True)
+        order = sorted((-w, hull.phases[i]) for i, w in shares if w > 1e-8)
+        expected.append(" + ".join(name for _, name in order))
+    assert hull.decomposition(x) == expected
+
+
+def test_entry_table_matches_pymatgen_on_other_elemental_references() -> None:
+    # mp-api-like entries: absolute energies, so the references are not 0 eV and every
+    # composition has the elements' own entries to beat.
+    chemsys = ["Li", "Al", "Cl", "O"]
+    entries = _local_mp_entries(chemsys)
+    table_hull = EntryTable.from_entries(entries).hull(chemsys)
+    _assert_same_hull(table_hull, ChemsysHull.from_entries(entries), 1e-12)
+
+
+def test_entry_table_refuses_a_system_without_its_elements_references() -> None:
+    table = EntryTable.from_entries(experimental_entries(["Li", "Cl"]))
+    with pytest.raises(ValueError, match=r"Missing terminal entries for elements \['O'\]"):
+        table.hull(["Li", "Cl", "O"])
+    no_lithium = [e for e in experimental_entries(["Li", "Cl"]) if e.name != "Li"]
+    with pytest.raises(ValueError, match=r"Missing terminal entries for elements \['Li'\]"):
+        EntryTable.from_entries(no_lithium).hull(["Li", "Cl"])
+
+
+def test_entry_table_of_an_element_without_compounds_is_built_for_its_system() -> None:
+    assert "Xe" not in experimental_table().elements
+    table = entry_table(("Li", "Xe"), "experimental")
+    assert table is not experimental_table()
+    hull = table.hull(("Li", "Xe"))
+    assert set(hull.phases) == {"Li", "Xe"}
+    np.testing.assert_array_equal(hull.chempots_eV, 0.0)
+
+
+def test_experimental_table_read_back_from_the_disk_cache_is_the_table_built(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("VIGLAS_CACHE", str(tmp_path))
+    experimental_table.cache_clear()
+    try:
+        built = experimental_table()
+        [stored] = (tmp_path / "models").glob("experimental_entry_table-*.joblib")
+        experimental_table.cache_clear()
+        loaded = experimental_table()
+    finally:
+        experimental_table.cache_clear()  # later tests read the session's own cache again
+    assert loaded is not built and stored.stat().st_size > 0
+    assert (loaded.elements, loaded.phases) == (built.elements, built.phases)
+    for field in ("fractions", "energy_eV_atom", "composition_id"):
+        np.testing.assert_array_equal(getattr(loaded, field), getattr(built, field))
+    assert len(built.phases) == len(experimental_records()) + len(built.elements)
+
+
+def test_scorer_hull_cache_answers_as_a_fresh_scorer(scorer: StabilityScorer) -> None:
+    # The second call reads every hull from the scorer's cache; a fresh scorer rebuilds them.
+    formulas = ["LiAlCl2.5O0.75", "NaGaBr3.4O0.3", "KTaCl0.5Br0.5O2.5", "LiCl", "AlCl3"]
+    first = scorer.score_formulas(formulas, 298.15)
+    assert scorer.score_formulas(formulas, 298.15).equals(first)
+    assert StabilityScorer(source="experimental").score_formulas(formulas, 298.15).equals(first)
+    assert scorer.hull(("Al", "Cl", "Li", "O")) is scorer.hull(("Al", "Cl", "Li", "O"))
 
 
 def test_viglas_glasses_decompose_to_plausible_phases(scorer: StabilityScorer) -> None:

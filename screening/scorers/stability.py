@@ -1,8 +1,8 @@
 """Thermodynamic and electrochemical stability: energy above the hull, decomposition, alkali window.
 
-For each chemical system in a partition one convex hull is built (pymatgen ``PhaseDiagram``,
-cached in-process) and every row of that system is answered at once with numpy
-(:mod:`screening.thermo.hull`):
+For each chemical system in a partition one convex hull is built (the facets pymatgen's
+``PhaseDiagram`` finds, from one table of entries per source, cached in-process) and every row of
+that system is answered at once with numpy (:mod:`screening.thermo.hull`):
 
 - ``e_above_hull_eV_atom`` = max(0, E_pred - E_hull): E_pred is the candidate's formation enthalpy
   estimated from its composition (:mod:`screening.thermo.formation`, CV MAE about 0.1 eV/atom),
@@ -41,7 +41,7 @@ from candidates.chemistry import ALKALIS
 from featurizers.fractions import fraction_matrix
 from screening.models.features import MAGPIE, columns_of
 from screening.scorers.base import Scorer
-from screening.thermo.entries import SOURCES, entries_in_chemsys
+from screening.thermo.entries import SOURCES, entry_table
 from screening.thermo.formation import load_formation_model
 from screening.thermo.hull import ChemsysHull, alkali_window_V
 
@@ -122,7 +122,7 @@ class StabilityScorer(Scorer):
         key = (source, chemsys)
         if key not in hulls:
             try:
-                hulls[key] = ChemsysHull.from_entries(entries_in_chemsys(chemsys, source))
+                hulls[key] = entry_table(chemsys, source).hull(chemsys)
             except (ValueError, np.linalg.LinAlgError):
                 hulls[key] = None
         return hulls[key]

@@ -19,6 +19,7 @@ import json
 import os
 from collections.abc import Iterable
 from functools import lru_cache
+from importlib.metadata import version
 from importlib.resources import files
 from pathlib import Path
 
@@ -27,7 +28,9 @@ from pymatgen.analysis.phase_diagram import PDEntry
 from pymatgen.core import Composition
 from pymatgen.entries import Entry
 
-from screening.models.cache import cache_dir
+from screening.models.cache import cache_dir, cache_key, load_or_build
+from screening.thermo import hull
+from screening.thermo.hull import EntryTable
 
 SOURCES = ("experimental", "materials_project")
 # Resolved from pymatgen.analysis: importing the compatibility package itself parses YAML files.
@@ -68,6 +71,23 @@ def experimental_entries(elements: Iterable[str]) -> list[PDEntry]:
     return inside + [PDEntry(Composition(el), 0.0, name=el) for el in sorted(chemsys)]
 
 
+@lru_cache(maxsize=1)
+def experimental_table() -> EntryTable:
+    """Every experimental entry plus each of their elements at 0 eV, as one :class:`EntryTable`
+    (from the disk cache of :mod:`screening.models.cache`: sorting it through pymatgen takes
+    half a second, loading it milliseconds)."""
+    key = cache_key(experimental_data_hash(), version("pymatgen"),
+                    hashlib.sha256(Path(hull.__file__).read_bytes()).hexdigest())
+    return load_or_build("experimental_entry_table", key, _build_experimental_table)
+
+
+def _build_experimental_table() -> EntryTable:
+    entries = [entry for _, entry in _experimental_entries()]
+    elements = sorted({el.symbol for entry in entries for el in entry.composition})
+    return EntryTable.from_entries(
+        entries + [PDEntry(Composition(el), 0.0, name=el) for el in elements])
+
+
 def cached_chemsys_path(elements: Iterable[str]) -> Path:
     """Where :func:`materials_project_entries` caches the chemical system (directory created)."""
     directory = cache_dir() / "materials_project"
@@ -106,6 +126,16 @@ def _fetch_materials_project(chemsys: str, api_key: str) -> list[Entry]:
             return list(rester.get_entries_in_chemsys(chemsys.split("-")))
     except Exception as exc:
         raise RuntimeError(f"Materials Project query for {chemsys} failed: {exc}") from exc
+
+
+def entry_table(elements: Iterable[str], source: str) -> EntryTable:
+    """An :class:`EntryTable` whose rows within the system are :func:`entries_in_chemsys`: for
+    ``experimental``, the one table of every system, unless an element has no compound in it."""
+    if source == "experimental":
+        table = experimental_table()
+        if set(elements) <= set(table.elements):
+            return table
+    return EntryTable.from_entries(entries_in_chemsys(elements, source))
 
 
 def entries_in_chemsys(elements: Iterable[str], source: str) -> list[Entry]:
