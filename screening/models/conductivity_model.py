@@ -48,7 +48,7 @@ from screening.models.level_model import (
 from screening.models.temperature_law import REFERENCE_K, TemperatureLaw, fit_temperature_law
 
 #: Bump when descriptor or model code changes, so cached models are refitted.
-MODEL_VERSION = "25"
+MODEL_VERSION = "26"
 MODEL_NAME = "this model (trees near data, trend + GP away, temperature law, phase mixture)"
 #: Measurements this close to 298.15 K train the level.
 ROOM_WINDOW_K = 10.0
@@ -196,7 +196,7 @@ def fit_model(table: pd.DataFrame, tg_K: np.ndarray, config: ConductivityConfig,
     train, glass, level = levels.table, levels.glass, levels.level
     model = build_level_model(config).fit(
         level_inputs(list(train["formula"]), glass), level,
-        train["formula"].map(reduced_formula).to_numpy(), train["family"].to_numpy())
+        train["formula"].map(reduced_formula).to_numpy())
     return ConductivityModel(levels.law, model)
 
 
