@@ -10,7 +10,12 @@ import pytest
 from screening.models.conductivity_model import MODEL_NAME, ConductivityConfig
 from screening.models.data import load_conductivity_data, reduced_formula
 from screening.models.fitted import conductivity_model, conductivity_training_tg_K
-from screening.validation.conductivity import COVERAGE_RANGE, regimes_table, verdicts
+from screening.validation.conductivity import (
+    COVERAGE_RANGE,
+    calibration_table,
+    regimes_table,
+    verdicts,
+)
 from screening.validation.conductivity_cv import (
     REGIMES,
     CrossValidation,
@@ -100,6 +105,10 @@ def test_out_of_domain_five_decade_misses_stay_within_two_and_a_half_sigma(
     error = (rows["predicted"] - rows["measured"]).abs()
     assert (error >= 5.0).sum() > 10  # the misses exist, so the bound below is tested
     assert (rows["unc"][error >= 5.0] >= 5.0 / 2.5).all()
+    table = calibration_table(cv).set_index("regime")
+    assert list(table.index) == list(REGIMES)
+    assert (table["their least sigma (decades)"] >= 2.0).all()
+    assert (table["misses >= 5 decades out of domain"] > 0).all()
 
 
 @pytest.mark.slow  # cross-validation: minutes

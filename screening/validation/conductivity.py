@@ -32,7 +32,6 @@ from screening.models.temperature_law import (
 )
 from screening.validation.common import FIGURES, markdown, parity, save
 from screening.validation.conductivity_cv import (
-    BIG_MISS_LOG10,
     CrossValidation,
     cross_validate,
     trend_selection_path,
@@ -88,14 +87,33 @@ def verdicts(metrics: pd.DataFrame) -> list[str]:
     return lines
 
 
-def _calibration_table(metrics: pd.DataFrame) -> pd.DataFrame:
-    ours = metrics[metrics["model"] == MODEL_NAME]
-    return ours.loc[:, ["regime", "coverage_1sigma", "coverage_in_domain",
-                        "coverage_out_of_domain", "big_misses", "big_miss_max_sigmas"]].rename(
-        columns={"coverage_1sigma": "share within 1 sigma", "coverage_in_domain": "in domain",
-                 "coverage_out_of_domain": "out of domain",
-                 "big_misses": f"misses >= {BIG_MISS_LOG10:g} decades",
-                 "big_miss_max_sigmas": "largest such miss (sigma)"})
+#: A miss this large (decades) is a big miss in the calibration table.
+BIG_MISS_LOG10 = 5.0
+
+
+def calibration_table(cv: CrossValidation) -> pd.DataFrame:
+    """Per regime, this model's 1-sigma coverage in all, in and out of its domain; its misses of
+    :data:`BIG_MISS_LOG10` decades or more out of the domain with the smallest sigma among them
+    (a 5-decade miss is at most a 2.5-sigma event when it is 2 or more), and those in the
+    domain with the largest of them in units of its sigma."""
+    metrics = cv.metrics[cv.metrics["model"] == MODEL_NAME].set_index("regime")
+    scored = cv.predictions[(cv.predictions["model"] == MODEL_NAME)
+                            & ~cv.predictions["censored"]]
+    rows = []
+    for regime, group in scored.groupby("regime", sort=False):
+        big = group[(group["predicted"] - group["measured"]).abs() >= BIG_MISS_LOG10]
+        outside, inside = big[~big["in_domain"].astype(bool)], big[big["in_domain"].astype(bool)]
+        rows.append({
+            "regime": regime, "share within 1 sigma": metrics.loc[regime, "coverage_1sigma"],
+            "in domain": metrics.loc[regime, "coverage_in_domain"],
+            "out of domain": metrics.loc[regime, "coverage_out_of_domain"],
+            f"misses >= {BIG_MISS_LOG10:g} decades out of domain": len(outside),
+            "their least sigma (decades)": outside["unc"].min(),
+            f"misses >= {BIG_MISS_LOG10:g} decades in domain": len(inside),
+            "the largest in sigmas": ((inside["predicted"] - inside["measured"]).abs()
+                                      / inside["unc"]).max(),
+        })
+    return pd.DataFrame(rows)
 
 
 def _domain_table(cv: CrossValidation) -> pd.DataFrame:
@@ -242,10 +260,13 @@ def section(out_dir: Path, config: ConductivityConfig) -> str:
         f"is at most a {BIG_MISS_LOG10 / OUT_OF_DOMAIN_MIN_UNC_LOG10:g}-sigma event. Shipped "
         f"model: sigma = {far_base:.2f} + {far_slope:.2f} x distance decades away from the "
         f"data ({far_at_gate:.2f} at the switch, {far_at_far:.2f} at distance 0.6). Per "
-        "regime, the coverage in and out of the domain, and the misses of "
-        f"{BIG_MISS_LOG10:g} decades or more (out of the domain or not) with the largest of "
-        "them in units of its sigma:",
-        markdown(_calibration_table(cv.metrics)),
+        "regime, the coverage in and out of the domain and the big misses. In the domain "
+        "the big misses are compositions whose nearest measured neighbour conducts very "
+        "differently: Li4P2S6 (1e-10 S/cm) beside the Li2S-P2S5 superionic glasses and "
+        "glass-ceramics near 1e-2, and oxides below 1e-9 S/cm (Li4GeO4, Li3VO4, lithium zinc "
+        "and barium phosphates) beside better conductors. The composition alone does not tell "
+        "them apart, so the trees' spread there is small and the miss is many sigmas:",
+        markdown(calibration_table(cv)),
         "### Applicability domain",
         "In domain means the prediction rests on nearby measurements: the trees carry it "
         "(Hellinger distance below the switch). Held-out MAE (log10 S/cm) of this model:",
