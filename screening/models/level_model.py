@@ -208,7 +208,8 @@ class LevelModel(RegressorMixin, BaseEstimator):
         return float(line.intercept_), float(line.coef_[0])
 
     def far_unc(self, distance: np.ndarray) -> np.ndarray:
-        """1-sigma uncertainty (log10) of the smooth model at a composition distance."""
+        """1-sigma uncertainty (log10) away from the data at a composition distance: the fitted
+        growth, before the out-of-domain floor."""
         grown = self.far_base_ + self.far_slope_ * np.asarray(distance, dtype=float)
         return np.maximum(grown, REPEAT_SCATTER_LOG10)
 
