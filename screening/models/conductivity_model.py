@@ -48,7 +48,7 @@ from screening.models.level_model import (
 from screening.models.temperature_law import REFERENCE_K, TemperatureLaw, fit_temperature_law
 
 #: Bump when descriptor or model code changes, so cached models are refitted.
-MODEL_VERSION = "24"
+MODEL_VERSION = "26"
 MODEL_NAME = "this model (trees near data, trend + GP away, temperature law, phase mixture)"
 #: Measurements this close to 298.15 K train the level.
 ROOM_WINDOW_K = 10.0
@@ -174,10 +174,11 @@ class TrainingLevels:
     level: np.ndarray
 
 
-def training_levels(table: pd.DataFrame, tg_K: np.ndarray) -> TrainingLevels:
-    """Fit the temperature law on ``table`` and turn its room-temperature rows into levels
-    (glass rows use their Tg in ``tg_K``; NaN for crystals)."""
-    law = fit_temperature_law(table)
+def training_levels(table: pd.DataFrame, tg_K: np.ndarray, law: TemperatureLaw | None = None
+                    ) -> TrainingLevels:
+    """Turn the room-temperature rows of ``table`` into levels under ``law`` (fitted on
+    ``table`` when not given; glass rows use their Tg in ``tg_K``, NaN for crystals)."""
+    law = law or fit_temperature_law(table)
     rows = training_rows(table)
     train = table.iloc[rows]
     glass = (train["state"] == "glass").to_numpy(dtype=float)
@@ -186,15 +187,16 @@ def training_levels(table: pd.DataFrame, tg_K: np.ndarray) -> TrainingLevels:
     return TrainingLevels(law, rows, train, glass, level)
 
 
-def fit_model(table: pd.DataFrame, tg_K: np.ndarray, config: ConductivityConfig
-              ) -> ConductivityModel:
+def fit_model(table: pd.DataFrame, tg_K: np.ndarray, config: ConductivityConfig,
+              law: TemperatureLaw | None = None) -> ConductivityModel:
     """Fit law and level model on a training table (rows of :func:`load_conductivity_data`)
-    whose glass rows carry their Tg in ``tg_K`` (NaN for crystals)."""
-    levels = training_levels(table, tg_K)
+    whose glass rows carry their Tg in ``tg_K`` (NaN for crystals). ``law`` replaces the law
+    fitted on ``table``: a source measured only at room temperature teaches none."""
+    levels = training_levels(table, tg_K, law)
     train, glass, level = levels.table, levels.glass, levels.level
     model = build_level_model(config).fit(
         level_inputs(list(train["formula"]), glass), level,
-        train["formula"].map(reduced_formula).to_numpy(), train["family"].to_numpy())
+        train["formula"].map(reduced_formula).to_numpy())
     return ConductivityModel(levels.law, model)
 
 

@@ -1,7 +1,7 @@
 """The validation report: every proxy of this package checked against the shipped measurements.
 
 :func:`write_report` regenerates ``validation.md`` and its PNG figures (``figures/``) from the
-shipped data: the conductivity model in two cross-validation regimes (with the held-out
+shipped data: the conductivity model in three cross-validation regimes (with the held-out
 chloroaluminates and the temperature law), glass-forming ability cross-validated, the Tg model
 left out one glass and one family at a time, and the VIGLAS facts predicted against measured
 (conductivity, Tg, oxidation onset, cost). ``viglas validate`` calls it.
