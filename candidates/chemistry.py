@@ -11,6 +11,8 @@ Radii are Shannon's crystal radii at coordination VI as pymatgen tabulates them
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 
 import numpy as np
@@ -31,6 +33,14 @@ ANION_CHARGE = {
 NO_ELECTRONEGATIVITY = "No Pauling electronegativity for"
 
 
+@contextmanager
+def quiet_missing_electronegativity() -> Iterator[None]:
+    """Inside: pymatgen's :data:`NO_ELECTRONEGATIVITY` warning is not shown (others are)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=NO_ELECTRONEGATIVITY, category=UserWarning)
+        yield
+
+
 @cache
 def element(symbol: str) -> Element:
     """pymatgen's Element, built once per symbol (building one is costly next to using it).
@@ -39,8 +49,7 @@ def element(symbol: str) -> Element:
     that has none: ``X`` is cached on the element, so later reads give NaN silently.
     """
     found = Element(symbol)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=NO_ELECTRONEGATIVITY, category=UserWarning)
+    with quiet_missing_electronegativity():
         _ = found.X
     return found
 

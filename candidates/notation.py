@@ -18,11 +18,10 @@ formula string keeps (1e-6) are errors, as are parentheses nested deeper than 16
 from __future__ import annotations
 
 import re
-import warnings
 
 from pymatgen.core import Composition, Element
 
-from candidates.chemistry import CHALCOGENS, NO_ELECTRONEGATIVITY
+from candidates.chemistry import CHALCOGENS, quiet_missing_electronegativity
 from candidates.errors import UserError
 from candidates.formula import AMOUNT_DIGITS, format_formula, is_element
 
@@ -121,8 +120,7 @@ def _amount(number: str, what: str, written: str, source: str) -> float:
 def to_formula(comp: Composition) -> str:
     """Plain formula in pymatgen's electronegativity order, unreduced: ``LiAlCl2.5O0.75``."""
     amounts = comp.get_el_amt_dict()
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=NO_ELECTRONEGATIVITY, category=UserWarning)
+    with quiet_missing_electronegativity():
         formula = comp.formula
     # pymatgen writes tiny amounts as 1e-07: take the symbol, not "everything but the digits"
     order = [_SYMBOL.match(token).group() for token in formula.split()]

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import warnings
 from math import prod
 
 from matminer.featurizers.composition import IonProperty
 from pymatgen.core import Composition
 
-from candidates.chemistry import NO_ELECTRONEGATIVITY
+from candidates.chemistry import quiet_missing_electronegativity
 from featurizers.errors import FeaturizerError
 
 
@@ -38,7 +37,6 @@ class CheckedIonProperty(IonProperty):
                 f"ion_property: {comp.formula} has an element without a common oxidation state "
                 f"or more than {self.max_combinations} oxidation-state combinations"
             )
-        with warnings.catch_warnings():  # a noble gas's missing X is NaN, said once per row
-            warnings.filterwarnings("ignore", message=NO_ELECTRONEGATIVITY, category=UserWarning)
+        with quiet_missing_electronegativity():  # a noble gas's missing X is NaN
             possible, max_ionic, avg_ionic = super().featurize(comp)
         return [float(possible), float(max_ionic), float(avg_ionic)]

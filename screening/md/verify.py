@@ -166,10 +166,6 @@ def plan(directory_of: Callable[[str], Path], formulas: Sequence[str], protocol:
     return Plan(protocol, potential_ref, tuple(glass), tuple(production), priority)
 
 
-def _task_args(p: Plan, device: str, torch_threads: int | None, topic: str) -> tuple:
-    return p.protocol, p.potential_ref, device, torch_threads, topic
-
-
 def _label(formula: str, p: Plan, several: bool) -> str:
     return f"{formula} [{p.potential_ref}]" if several else formula
 
@@ -212,22 +208,19 @@ def simulate(client: Client, plans: Sequence[Plan], device: str, torch_threads: 
         # sent before the scheduler starts queueing would otherwise run ahead of later,
         # higher-priority ones (seen: the lead pair of a calibration waited behind 6 others).
         batch = (lambda p: p.protocol.gpu_batch_cells) if gpu else (lambda p: 1)
-        glass_futures = {}
-        for plan_, group, priority in _by_priority(plans, "glass", batch):
-            future = client.submit(run_group, group, *_task_args(plan_, device, torch_threads,
-                                                                 topic),
-                                   resources=resources, pure=False, priority=priority)
-            futures.add(future)
-            names_of[future.key] = [_label(j.formula, plan_, several) for j in group]
-            glass_futures |= {_glass_key(plan_, job): future for job in group}
-        for plan_, group, priority in _by_priority(plans, "production", batch):
-            after = list({f.key: f for f in (glass_futures[_glass_key(plan_, j)]
-                                             for j in group)}.values())
-            future = client.submit(run_group, group, *_task_args(plan_, device, torch_threads,
-                                                                 topic),
-                                   *after, resources=resources, pure=False, priority=priority)
-            futures.add(future)
-            names_of[future.key] = [_label(j.formula, plan_, several) for j in group]
+        glass_futures = {}  # each production waits for its replica's glass
+        for stage in ("glass", "production"):
+            for plan_, group, priority in _by_priority(plans, stage, batch):
+                waits = [glass_futures[_glass_key(plan_, j)] for j in group
+                         if stage == "production"]
+                after = {f.key: f for f in waits}  # one glass may hold several of the group
+                future = client.submit(run_group, group, plan_.protocol, plan_.potential_ref,
+                                       device, torch_threads, topic, *after.values(),
+                                       resources=resources, pure=False, priority=priority)
+                futures.add(future)
+                names_of[future.key] = [_label(j.formula, plan_, several) for j in group]
+                if stage == "glass":
+                    glass_futures |= {_glass_key(plan_, job): future for job in group}
         for future in futures:
             _, error = future.result()
             for name in names_of[future.key] if error else ():
