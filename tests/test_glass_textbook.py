@@ -72,7 +72,7 @@ def test_single_compound_rule_bounds_formers_and_non_formers_only() -> None:
 def test_held_out_accuracy_with_the_rules_is_at_least_the_trees_alone() -> None:
     metrics = glass_forming_metrics().set_index("regime")
     assert (metrics["accuracy"] >= metrics["accuracy of the trees alone"]).all()
-    assert metrics.loc["grouped", "accuracy"] >= 0.70  # measured 0.704 (trees alone 0.702)
+    assert metrics.loc["grouped", "accuracy"] >= 0.715  # measured 0.721 (trees alone 0.720)
     assert (metrics["accuracy"] > metrics["majority-class accuracy"] + 0.10).all()
 
 

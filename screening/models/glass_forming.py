@@ -11,7 +11,12 @@ Labels (one per reduced formula, see ``screening/data/SOURCES.md``):
 A composition with labels on both sides takes the weighted majority. The classifier is extra trees
 on the glass-science descriptors of :data:`GFA_COLUMNS` (Zachariasen former/modifier roles,
 Dietzel field strengths, bridging anions per former, Stanworth's electronegativity difference,
-cation mixing entropy, the anion mix); ``p_glass`` starts from the trees' mean probability of glass.
+cation mixing entropy, the anion mix) and the liquidus descriptors of
+:mod:`screening.models.melting` (the simple compounds' melting points, the ideal-solution liquidus
+and its depression below them, Rawson's bond strength over melting temperature), plus the
+fraction of atoms that are single-compound formers (:data:`SINGLE_COMPOUND_FORMERS`); together
+:data:`CLASSIFIER_COLUMNS`.
+``p_glass`` starts from the trees' mean probability of glass.
 
 Two pieces of glass science are kept as rules, fixed before any label is seen, so they transfer
 to chemical systems the labels never cover:
@@ -48,7 +53,7 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import ExtraTreesClassifier
 
-from candidates.chemistry import ANION_CHARGE, CHALCOGENS, element
+from candidates.chemistry import ANION_CHARGE, element
 from screening.models.data import (
     load_conductivity_data,
     load_glass_forming_labels,
@@ -57,6 +62,7 @@ from screening.models.data import (
 )
 from screening.models.domain import NearestNeighbourDomain
 from screening.models.features import Amounts, parse_amounts
+from screening.models.melting import MELTING_COLUMNS, anions_of, melting_descriptors
 
 GFA_COLUMNS = (
     "net_former_frac", "net_modifier_frac", "net_alkali_frac", "net_bridging_per_former",
@@ -68,8 +74,9 @@ GFA_COLUMNS = (
 #: The descriptor space of the glass proxies' applicability domain: the classifier's descriptors
 #: and the Phillips-Thorpe rigidity the Tg model reads.
 DOMAIN_COLUMNS = (*GFA_COLUMNS, "rigidity")
-#: Bumped whenever the fitted model's structure or rules change (part of its cache key).
-GLASS_MODEL_VERSION = "2"
+#: Bumped whenever the fitted model's structure, rules or melting-point table change (part of
+#: its cache key).
+GLASS_MODEL_VERSION = "3"
 #: Single-compound glass formers by anion: the cations whose simple compound with that anion
 #: vitrifies on ordinary melt quenching (the Zachariasen formers, the fluoride and chloride
 #: network glasses BeF2 and ZnCl2, the chalcogenide formers); ``""`` is the element on its own.
@@ -80,6 +87,11 @@ SINGLE_COMPOUND_FORMERS = {
     "S": frozenset({"B", "Ge", "As"}),
     "Se": frozenset({"Ge", "As", ""}),
 }
+#: What the trees read: the descriptors, the liquidus block (NaN where a melting point is not
+#: listed; the trees route missing values), Rawson's ratio and the single-compound formers.
+CLASSIFIER_COLUMNS = (
+    *GFA_COLUMNS, *MELTING_COLUMNS, "rawson_bond_strength_per_kK", "zachariasen_former_frac",
+)
 #: ``p_glass`` of a simple compound of a non-former is at most this; of a listed former at least
 #: :data:`FORMER_P_MIN`. Rules, not fits: a classifier trained on ternary diagrams has no row to
 #: learn them from in a chemical system it has never seen.
@@ -148,9 +160,7 @@ def simple_compound(composition: Amounts) -> str | None:
     them (tellurites, sulfates) and as anions only among themselves (GeS2, As2Se3).
     """
     present = {el: n for el, n in composition if n > 0}
-    anions = {el for el in present if el in ANION_CHARGE and el not in CHALCOGENS[1:]}
-    if not anions:
-        anions = {el for el in present if el in CHALCOGENS}
+    anions = anions_of(set(present))
     cations = set(present) - anions
     if not cations:
         return "" if len(present) == 1 else None
@@ -189,15 +199,42 @@ def single_compound_bounds(amounts: list[Amounts | None]) -> tuple[np.ndarray, n
     return lower, upper
 
 
+def zachariasen_former_frac(amounts: list[Amounts | None]) -> np.ndarray:
+    """Per composition, the atomic fraction of cations that form a glass on their own with one
+    of the anions present (:data:`SINGLE_COMPOUND_FORMERS`); NaN where unparsed."""
+    out = np.full(len(amounts), np.nan)
+    for i, composition in enumerate(amounts):
+        if composition is None:
+            continue
+        present = {el: n for el, n in composition if n > 0}
+        anions = anions_of(set(present))
+        formers = sum(n for el, n in present.items() if el not in anions and any(
+            el in SINGLE_COMPOUND_FORMERS.get(anion, ()) for anion in anions))
+        out[i] = formers / sum(present.values())
+    return out
+
+
+def classifier_features(descriptors: pd.DataFrame, amounts: list[Amounts | None]
+                        ) -> np.ndarray:
+    """The :data:`CLASSIFIER_COLUMNS` of compositions (``descriptors`` row-aligned with
+    ``amounts``), as float32 for the trees."""
+    melting = melting_descriptors(amounts)
+    rawson = descriptors["net_bond_strength"].to_numpy() / melting["melt_tm_mean_K"].to_numpy()
+    return np.column_stack([
+        descriptors[list(GFA_COLUMNS)].to_numpy(dtype=float), melting.to_numpy(),
+        1000.0 * rawson, zachariasen_former_frac(amounts),
+    ]).astype(np.float32)
+
+
 def glass_probability(classifier: ExtraTreesClassifier, descriptors: pd.DataFrame,
                       amounts: list[Amounts | None]) -> np.ndarray:
     """``p_glass``: the trees' probability of glass, faded past the oxygen limits and bounded by
-    the single-compound rule; NaN where a descriptor is not finite."""
-    x = descriptors[list(GFA_COLUMNS)].to_numpy()
-    finite = np.isfinite(x).all(axis=1)
+    the single-compound rule; NaN where a descriptor of :data:`GFA_COLUMNS` is not finite."""
+    x = classifier_features(descriptors, amounts)
+    finite = np.isfinite(x[:, :len(GFA_COLUMNS)]).all(axis=1)
     p_glass = np.full(len(x), np.nan)
     if finite.any():
-        votes = classifier.predict_proba(x[finite].astype(np.float32))
+        votes = classifier.predict_proba(x[finite])
         p_glass[finite] = votes[:, list(classifier.classes_).index(True)]
     p_glass *= oxygen_limit_factor(amounts)
     lower, upper = single_compound_bounds(amounts)
@@ -266,9 +303,9 @@ def fit_glass_forming(descriptors: pd.DataFrame, table: pd.DataFrame,
                       config: GlassFormingConfig) -> GlassFormingModel:
     """Fit on the labelled compositions of :func:`glass_forming_table` (descriptors row-aligned,
     finite in :data:`DOMAIN_COLUMNS`)."""
-    x = descriptors[list(GFA_COLUMNS)].to_numpy()
+    x = classifier_features(descriptors, parse_amounts(list(table["formula"])))
     classifier = build_classifier(config).fit(
-        x.astype(np.float32), table["glass_forming"].to_numpy(),
+        x, table["glass_forming"].to_numpy(),
         sample_weight=table["weight"].to_numpy())
     return GlassFormingModel(classifier, NearestNeighbourDomain.fit(
         descriptors[list(DOMAIN_COLUMNS)].to_numpy(), table["system"].to_numpy()))
@@ -289,9 +326,9 @@ def cross_validate_glass_forming(descriptors: pd.DataFrame, table: pd.DataFrame,
 
     from screening.models.level_model import random_groups_folds
 
-    x = descriptors[list(GFA_COLUMNS)].to_numpy()
-    domain_x = descriptors[list(DOMAIN_COLUMNS)].to_numpy()
     amounts = parse_amounts(list(table["formula"]))
+    x = classifier_features(descriptors, amounts)
+    domain_x = descriptors[list(DOMAIN_COLUMNS)].to_numpy()
     label = table["glass_forming"].to_numpy()
     weight = table["weight"].to_numpy()
     systems = table["system"].to_numpy()
@@ -307,8 +344,8 @@ def cross_validate_glass_forming(descriptors: pd.DataFrame, table: pd.DataFrame,
         in_domain = np.empty(len(x), dtype=bool)
         for train, test in folds:
             classifier = build_classifier(config).fit(
-                x[train].astype(np.float32), label[train], sample_weight=weight[train])
-            votes = classifier.predict_proba(x[test].astype(np.float32))
+                x[train], label[train], sample_weight=weight[train])
+            votes = classifier.predict_proba(x[test])
             p_trees[test] = votes[:, list(classifier.classes_).index(True)]
             p_glass[test] = glass_probability(classifier, descriptors.iloc[test],
                                               [amounts[i] for i in test])
