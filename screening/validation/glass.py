@@ -17,6 +17,7 @@ from screening.models.domain import DOMAIN_QUANTILE
 from screening.models.features import composition_descriptors, parse_amounts
 from screening.models.fitted import glass_forming_model, glass_state, tg_model
 from screening.models.glass_forming import (
+    CLASSIFIER_COLUMNS,
     DOMAIN_COLUMNS,
     FORMER_P_MIN,
     GFA_COLUMNS,
@@ -26,6 +27,7 @@ from screening.models.glass_forming import (
     cross_validate_glass_forming,
     glass_forming_table,
 )
+from screening.models.melting import MELTING_COLUMNS
 from screening.models.tg_model import held_out_log_tg
 from screening.validation.common import FIGURES, markdown, parity, save
 
@@ -199,8 +201,16 @@ def glass_forming_section(config: GlassFormingConfig | None = None) -> str:
         f"non-former with weight {config.weak_weight}, because a compound measured as a crystal "
         "may still vitrify):",
         markdown(counts),
-        f"Extra trees ({config.n_estimators}) on {len(GFA_COLUMNS)} glass-science descriptors, "
-        "then two rules fixed before any label is seen: a simple compound of one cation "
+        f"Extra trees ({config.n_estimators}) on {len(CLASSIFIER_COLUMNS)} descriptors: "
+        f"{len(GFA_COLUMNS)} of the glass network (Zachariasen roles, Dietzel field strengths, "
+        "bridging anions, Stanworth's electronegativity difference, cation mixing entropy, the "
+        f"anion mix), {len(MELTING_COLUMNS)} of the liquidus (the composition read as a mixture "
+        "of its cations' simple compounds, with CRC melting points from "
+        "`simple_compound_melting_points.csv`: their mean, the ideal-solution liquidus with "
+        "Richards' entropy of fusion and its depression below the mean, the lowest and highest "
+        "end member), Rawson's bond strength over melting temperature and the fraction of "
+        "single-compound formers; then two rules fixed before any label is seen: a simple "
+        "compound of one cation "
         f"(charge-balanced) has p_glass at most {NON_FORMER_P_MAX} unless the cation is a "
         f"network former for its anion (B, Si, Ge, P, As oxides; BeF2; ZnCl2; B, Ge, As sulfides; "
         f"Ge, As selenides; Se), which get at least {FORMER_P_MIN}; past the VIGLAS oxygen "
