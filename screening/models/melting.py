@@ -41,10 +41,6 @@ MELTING_COLUMNS = (
 )
 
 
-class MeltingTableError(ValueError):
-    """The shipped melting-point table is malformed (a programming error, not user input)."""
-
-
 def anions_of(elements: set[str]) -> set[str]:
     """The anions among ``elements``: oxide, halide and nitride anions take precedence, so S, Se
     and Te count as cations beside them (tellurites, sulfates) and as anions only among
@@ -56,17 +52,13 @@ def anions_of(elements: set[str]) -> set[str]:
 @cache
 def simple_compound_melting_points() -> dict[tuple[str, str], dict[int, float]]:
     """Melting points (K) of the simple compounds, as ``(cation, anion) -> {oxidation state:
-    tm_K}``."""
+    tm_K}`` (one row per key in the shipped table; its tests check that)."""
     path = files("screening").joinpath("data", "reference", MELTING_FILE)
     with path.open("r", encoding="utf-8") as handle:
         table = pd.read_csv(handle)
     known: dict[tuple[str, str], dict[int, float]] = {}
     for row in table.itertuples(index=False):
-        states = known.setdefault((row.cation, row.anion), {})
-        if row.oxidation_state in states:
-            raise MeltingTableError(f"{MELTING_FILE}: {row.compound} listed twice for "
-                                    f"{row.cation}{row.oxidation_state:+d} with {row.anion}")
-        states[int(row.oxidation_state)] = float(row.tm_K)
+        known.setdefault((row.cation, row.anion), {})[int(row.oxidation_state)] = float(row.tm_K)
     return known
 
 
