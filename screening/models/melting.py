@@ -4,8 +4,10 @@ A melt vitrifies more easily the lower its liquidus lies: the liquid reaches the
 sooner after crossing it, and the driving force for crystallisation is smaller. Two classic forms
 of that idea are used here:
 
-- Rawson's criterion (Rawson, Proc. IV Int. Congr. Glass, Paris 1956, 62): glass formation goes
-  with a high bond strength *relative to the melting temperature*;
+- Rawson's criterion (H. Rawson, 1956, as issue 20 cites it; the paper itself was not
+  retrieved): glass formation goes with a high bond strength *relative to the melting
+  temperature*. Sun's single-bond strengths could not be sourced (``SOURCES_glass.md``), so the
+  glass-forming model divides the electrostatic former-anion bond strength instead;
 - deep eutectics: mixtures whose liquidus falls well below their end members' melting points form
   glasses where the end members crystallise (the liquidus depression of an ideal solution, the
   Schroeder-van Laar equation, with the entropy of fusion from Richards' rule, about R per mole
