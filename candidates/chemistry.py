@@ -27,6 +27,20 @@ ANION_CHARGE = {
 }  # fmt: skip
 
 
+def anions_of(elements: set[str]) -> set[str]:
+    """The anions among ``elements`` when a composition is read as simple compounds (the liquidus
+    descriptors and the single-compound glass rule): oxide, halide and nitride anions take
+    precedence, so S, Se and Te count as cations beside them (tellurites, sulfates) and as anions
+    only among themselves (GeS2, As2Se3).
+
+    The vectorised descriptors (``featurizers.charges``, ``featurizers.network``) still count
+    every :data:`ANION_CHARGE` element as an anion, which is right for the oxysulfides and
+    oxyselenides of the enumeration grid and wrong for tellurites and sulfates.
+    """
+    anions = {el for el in elements if el in ANION_CHARGE and el not in CHALCOGENS[1:]}
+    return anions or {el for el in elements if el in CHALCOGENS}
+
+
 #: pymatgen's warning for an element without a Pauling electronegativity (a noble gas): it
 #: then uses NaN, and the warning, printed before any result or error, says nothing a user can
 #: act on.

@@ -53,7 +53,7 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import ExtraTreesClassifier
 
-from candidates.chemistry import ANION_CHARGE, element
+from candidates.chemistry import ANION_CHARGE, anions_of, element
 from screening.models.data import (
     load_conductivity_data,
     load_glass_forming_labels,
@@ -62,7 +62,7 @@ from screening.models.data import (
 )
 from screening.models.domain import NearestNeighbourDomain
 from screening.models.features import Amounts, parse_amounts
-from screening.models.melting import MELTING_COLUMNS, anions_of, melting_descriptors
+from screening.models.melting import MELTING_COLUMNS, melting_descriptors
 
 GFA_COLUMNS = (
     "net_former_frac", "net_modifier_frac", "net_alkali_frac", "net_bridging_per_former",

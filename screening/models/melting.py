@@ -29,7 +29,7 @@ from math import gcd
 import numpy as np
 import pandas as pd
 
-from candidates.chemistry import ANION_CHARGE, CHALCOGENS
+from candidates.chemistry import ANION_CHARGE, anions_of
 from featurizers.charges import cation_charge_limits
 from screening.models.features import Amounts
 
@@ -41,14 +41,6 @@ MELTING_COLUMNS = (
     "melt_tm_min_K",  # lowest-melting simple compound present
     "melt_tm_max_K",  # highest-melting simple compound present
 )
-
-
-def anions_of(elements: set[str]) -> set[str]:
-    """The anions among ``elements``: oxide, halide and nitride anions take precedence, so S, Se
-    and Te count as cations beside them (tellurites, sulfates) and as anions only among
-    themselves (GeS2, As2Se3)."""
-    anions = {el for el in elements if el in ANION_CHARGE and el not in CHALCOGENS[1:]}
-    return anions or {el for el in elements if el in CHALCOGENS}
 
 
 @cache
