@@ -139,9 +139,9 @@ class ConductivityModel:
         n = len(formulas)
         p = np.nan_to_num(np.asarray(p_glass, dtype=float), nan=0.0)
         temperature_K = np.broadcast_to(np.asarray(temperature_K, dtype=float), (n,))
-        both = None if features is None else pd.concat([features, features])
-        states = self.levels_of([*formulas, *formulas], np.r_[np.zeros(n), np.ones(n)],
-                                tree_weight, both)
+        # Both states share every descriptor but the state: built once, the rows then doubled.
+        inputs = level_inputs(formulas, np.zeros(n), features).in_both_states()
+        states = self.levels.predict_with_uncertainty(inputs, tree_weight)
         crystal = self.law.log_sigma(states.level[:n], temperature_K)
         glass = self.law.log_sigma(states.level[n:], temperature_K, tg_K)
         log10_sigma = p * glass[0] + (1.0 - p) * crystal[0]
