@@ -6,22 +6,27 @@
     python bench/bench_pipeline.py --spec runs/wide.toml --partition-cpu 3   # CPU per partition
 
 Each run goes end to end (enumeration, cluster start, featurizing, scoring, ranking, writing) into
-a temporary directory. Prints candidates per second and the peak resident memory of the whole
-process tree (client, scheduler and workers, sampled every 0.2 s). ``--scaling`` alternates runs
-on 1 and 2 workers (1, 2, then 2, 1, ...) so drift on a shared machine hits both alike, and
-reports the ratio of the median times. Last, the spec's featurizers run through matminer's own
-per-composition path (``featurize_many`` on pymatgen Compositions, construction included) on a
-sample of the run's candidates, for the candidates-per-second ratio against the whole pipeline.
+a temporary directory. Prints candidates per second, the peak resident memory of the whole process
+tree (client, scheduler and workers, sampled every 0.2 s), the CPU seconds that tree used (less
+sensitive to other jobs on the machine than the wall time) and the 1-minute load average at the
+end of the run. ``--scaling`` alternates runs on 1 and 2 workers (1, 2, then 2, 1, ...) so drift
+on a shared machine hits both alike, and reports the ratio of the median times. Last, the spec's
+featurizers run through matminer's own per-composition path (``featurize_many`` on pymatgen
+Compositions, construction included) on a sample of the run's candidates, for the
+candidates-per-second ratio against the whole pipeline.
 
 ``--partition-cpu N`` instead scores N partitions of the spec in this process, spread over the
 candidate table, after one partition that loads the models, and prints the CPU seconds of each
 (``time.process_time``): on a shared machine CPU time moves far less with the load than wall time.
+BLAS and OpenMP get one thread, as in a Dask worker (more threads only add spin-waiting to the
+CPU time of this small work).
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import shutil
 import statistics
 import tempfile
@@ -33,6 +38,7 @@ import cloudpickle
 import pandas as pd
 import psutil
 from pymatgen.core import Composition
+from threadpoolctl import threadpool_limits
 
 from screening.pipeline import build_candidates, load_toolkit, run_screen, score_partition
 from screening.spec import load_spec
@@ -60,33 +66,52 @@ max_candidates = 10000000
 _CLASSES = 22 * 16 * 3 * 2
 
 
-class PeakRss:
-    """Peak summed RSS of this process and all its descendants, sampled in a thread."""
+class ProcessTree:
+    """Peak summed RSS, and CPU seconds, of this process and all its descendants, sampled in a
+    thread. The CPU seconds are what every process of the tree used while sampled (a process's
+    last interval before it exits is missed); on a shared machine they move far less with the
+    load than the wall time."""
 
     def __init__(self, interval_s: float = 0.2) -> None:
         self.interval_s, self.peak_bytes = interval_s, 0
+        self._start: dict[tuple[int, float], float] = {}
+        self._last: dict[tuple[int, float], float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
-    def _sample(self) -> None:
+    def _sample_once(self) -> None:
         me = psutil.Process()
-        while not self._stop.is_set():
-            total = 0
-            for proc in [me, *me.children(recursive=True)]:
-                try:
+        total = 0
+        for proc in [me, *me.children(recursive=True)]:
+            try:
+                with proc.oneshot():
                     total += proc.memory_info().rss
-                except psutil.Error:
-                    continue
-            self.peak_bytes = max(self.peak_bytes, total)
+                    times = proc.cpu_times()
+                    self._last[(proc.pid, proc.create_time())] = times.user + times.system
+            except psutil.Error:
+                continue
+        self.peak_bytes = max(self.peak_bytes, total)
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self._sample_once()
             self._stop.wait(self.interval_s)
 
-    def __enter__(self) -> PeakRss:
+    @property
+    def cpu_s(self) -> float:
+        """CPU seconds used by the tree since entering (user and system)."""
+        return sum(cpu - self._start.get(proc, 0.0) for proc, cpu in self._last.items())
+
+    def __enter__(self) -> ProcessTree:
+        self._sample_once()  # what processes alive now (this one, a forkserver) used before
+        self._start = dict(self._last)
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+        self._sample_once()
 
 
 def composition_spec(n: int, directory: Path) -> Path:
@@ -100,14 +125,16 @@ def composition_spec(n: int, directory: Path) -> Path:
     return path
 
 
-def timed_run(spec_path: Path, out: Path, workers: int | None) -> tuple[int, float, float]:
-    """Run once into ``out``; returns (candidates, seconds, peak RSS in GB)."""
+def timed_run(spec_path: Path, out: Path, workers: int | None
+              ) -> tuple[int, float, float, float]:
+    """Run once into ``out``; returns (candidates, seconds, CPU seconds of the process tree, peak
+    RSS in GB)."""
     spec = load_spec(spec_path)
-    with PeakRss() as rss:
+    with ProcessTree() as tree:
         start = time.perf_counter()
         result = run_screen(spec, out, workers=workers, progress=False)
         seconds = time.perf_counter() - start
-    return result.n_candidates, seconds, rss.peak_bytes / 1e9
+    return result.n_candidates, seconds, tree.cpu_s, tree.peak_bytes / 1e9
 
 
 def matminer_rate(spec_path: Path, formulas: list[str]) -> float:
@@ -130,10 +157,11 @@ def partition_cpu_s(spec_path: Path, n_partitions: int) -> list[float]:
     size = spec.partition_size
     starts = [i * len(formulas) // (n_partitions + 1) for i in range(n_partitions + 1)]
     seconds = []
-    for start in starts:
-        before = time.process_time()
-        score_partition(formulas[start:start + size], blob, spec.temperature_K)
-        seconds.append(time.process_time() - before)
+    with threadpool_limits(1):
+        for start in starts:
+            before = time.process_time()
+            score_partition(formulas[start:start + size], blob, spec.temperature_K)
+            seconds.append(time.process_time() - before)
     return seconds[1:]
 
 
@@ -173,10 +201,11 @@ def main() -> None:
         sample: list[str] = []
         for i, workers in enumerate(worker_schedule(args.scaling, args.repeat, args.workers)):
             out = Path(tmp) / f"run-{i}"
-            n, run_s, peak_gb = timed_run(spec_path, out, workers)
+            n, run_s, cpu_s, peak_gb = timed_run(spec_path, out, workers)
             seconds.setdefault(workers, []).append(run_s)
             print(f"{spec_path.name}: {n:,} candidates, workers={workers or 'auto'}: "
-                  f"{run_s:.1f} s, {n / run_s:,.0f} candidates/s, peak RSS {peak_gb:.2f} GB",
+                  f"{run_s:.1f} s, {n / run_s:,.0f} candidates/s, CPU {cpu_s:.1f} s (all "
+                  f"processes), peak RSS {peak_gb:.2f} GB, load {os.getloadavg()[0]:.1f}",
                   flush=True)
             if not sample and args.matminer_sample:
                 candidates = pd.read_parquet(out / "candidates.parquet", columns=["formula"])

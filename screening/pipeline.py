@@ -42,7 +42,7 @@ from candidates.joins import enumerate_join
 from candidates.space import dedupe, enumerate_space, explicit_rows
 from featurizers.registry import FeaturizerError, featurize_formulas, load_featurizer
 from screening import ranking, store
-from screening.cluster import ClusterError, LazyClient, check_scheduler
+from screening.cluster import ClusterError, LazyClient, check_scheduler, keep_freed_memory
 from screening.errors import one_line
 from screening.rundir import RunError, prepare_run_dir, write_spec
 from screening.runlock import run_lock
@@ -170,6 +170,7 @@ def score_partition(formulas: Sequence[str], toolkit_blob: bytes,
     The toolkit travels as cloudpickle bytes: Dask tries plain pickle first, which would send
     plug-in classes loaded from a file by reference to a module the workers cannot import.
     """
+    keep_freed_memory()  # once per process: a Dask worker's malloc settings fault every array
     return _unpack(toolkit_blob).score(formulas, temperature_K)
 
 

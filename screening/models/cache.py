@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TypeVar
 
@@ -28,6 +28,21 @@ def cache_dir() -> Path:
 def cache_key(*parts: str) -> str:
     """Hex digest of the given parts (data digests, config reprs, versions)."""
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:24]
+
+
+def files_digest(roots: Iterable[Path]) -> str:
+    """Hex digest of the files ``roots`` and of every file under the directories among them:
+    each one's path from its root's parent and its contents, in a fixed order (byte-compiled
+    caches left out)."""
+    digest = hashlib.sha256()
+    for root in roots:
+        paths = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
+        for path in paths:
+            if "__pycache__" in path.parts:
+                continue
+            digest.update(f"{path.relative_to(root.parent).as_posix()}\x1f".encode())
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
 
 
 def load_or_build(name: str, key: str, build: Callable[[], T]) -> T:

@@ -22,7 +22,6 @@ model's cross-validation is :mod:`screening.validation.conductivity_cv`.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -30,15 +29,13 @@ import sklearn
 
 from featurizers.fractions import fraction_matrix
 from screening.models.cache import cache_key, load_or_build
-from screening.models.data import load_conductivity_data, reduced_formula, table_digest
-from screening.models.domain import ElementVocabulary
+from screening.models.data import reduced_formula, table_digest
 from screening.models.features import (
     COMPOSITION_LABELS,
     MAGPIE,
     PHYSICS,
     descriptor_frame,
     magpie_block,
-    parse_amounts,
 )
 from screening.models.level_model import (
     LevelInputs,
@@ -142,9 +139,9 @@ class ConductivityModel:
         n = len(formulas)
         p = np.nan_to_num(np.asarray(p_glass, dtype=float), nan=0.0)
         temperature_K = np.broadcast_to(np.asarray(temperature_K, dtype=float), (n,))
-        both = None if features is None else pd.concat([features, features])
-        states = self.levels_of([*formulas, *formulas], np.r_[np.zeros(n), np.ones(n)],
-                                tree_weight, both)
+        # Both states share every descriptor but the state: built once, the rows then doubled.
+        inputs = level_inputs(formulas, np.zeros(n), features).in_both_states()
+        states = self.levels.predict_with_uncertainty(inputs, tree_weight)
         crystal = self.law.log_sigma(states.level[:n], temperature_K)
         glass = self.law.log_sigma(states.level[n:], temperature_K, tg_K)
         log10_sigma = p * glass[0] + (1.0 - p) * crystal[0]
@@ -189,9 +186,10 @@ def training_levels(table: pd.DataFrame, tg_K: np.ndarray, law: TemperatureLaw |
 
 def fit_model(table: pd.DataFrame, tg_K: np.ndarray, config: ConductivityConfig,
               law: TemperatureLaw | None = None) -> ConductivityModel:
-    """Fit law and level model on a training table (rows of :func:`load_conductivity_data`)
-    whose glass rows carry their Tg in ``tg_K`` (NaN for crystals). ``law`` replaces the law
-    fitted on ``table``: a source measured only at room temperature teaches none."""
+    """Fit law and level model on a training table (rows of
+    :func:`~screening.models.data.load_conductivity_data`) whose glass rows carry their Tg in
+    ``tg_K`` (NaN for crystals). ``law`` replaces the law fitted on ``table``: a source measured
+    only at room temperature teaches none."""
     levels = training_levels(table, tg_K, law)
     train, glass, level = levels.table, levels.glass, levels.level
     model = build_level_model(config).fit(
@@ -210,8 +208,14 @@ def predict_rows(model: ConductivityModel, table: pd.DataFrame, tg_K: np.ndarray
 
 def model_key(table: pd.DataFrame, tg_K: np.ndarray, config: ConductivityConfig) -> str:
     """The cache key of the model fitted on ``table`` with ``config``."""
-    return cache_key(table_digest(table), np.asarray(tg_K).tobytes().hex(),
-                     repr(asdict(config)), MODEL_VERSION, sklearn.__version__)
+    return digest_model_key(table_digest(table), tg_K, config)
+
+
+def digest_model_key(digest: str, tg_K: np.ndarray, config: ConductivityConfig) -> str:
+    """:func:`model_key` of the table whose :func:`~screening.models.data.table_digest` is
+    ``digest`` (so a process that kept the digest need not load the table to find its model)."""
+    return cache_key(digest, np.asarray(tg_K).tobytes().hex(), repr(asdict(config)),
+                     MODEL_VERSION, sklearn.__version__)
 
 
 def fitted_model(table: pd.DataFrame, tg_K: np.ndarray,
@@ -219,9 +223,3 @@ def fitted_model(table: pd.DataFrame, tg_K: np.ndarray,
     """The model fitted on ``table`` (cached on disk, so scoring never refits)."""
     return load_or_build("conductivity", model_key(table, tg_K, config),
                          lambda: fit_model(table, tg_K, config))
-
-
-@lru_cache(maxsize=1)
-def training_vocabulary() -> ElementVocabulary:
-    """Elements and element pairs of the shipped conductivity training compositions."""
-    return ElementVocabulary.of(parse_amounts(load_conductivity_data()["formula"]))

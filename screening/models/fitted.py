@@ -1,27 +1,44 @@
-"""The package's fitted models, built from the shipped data once per process.
+"""The package's fitted models, built from the shipped data once per code and data version.
 
-The glass-forming and conductivity models take seconds to a minute to fit, so they are stored
-in the on-disk model cache (:mod:`screening.models.cache`); the Tg model fits in about a second
-and is simply refitted. :func:`glass_state` answers the two glass questions the scorers share:
-does a composition form a glass, and where is its glass transition.
+Every process that scores (the client's warm-up, each Dask worker) needs the glass-forming, Tg and
+conductivity models, and deriving them from the shipped tables costs seconds: the tables are
+parsed, the Tg model is fitted, the conductivity training rows get their Tg, and only then are the
+cache keys of the stored models known. That derivation is itself stored in the model cache
+(:mod:`screening.models.cache`), keyed by :func:`inputs_digest`: the contents of the shipped data
+and of the package code that turns it into models, and the versions of the libraries that fit
+them. Any change to those is a new key and the derivation runs again; nothing stale is read.
+The glass-forming and conductivity models stay in their own cache files, keyed by the digests of
+their training tables as before, and are loaded by the keys the derivation recorded.
+
+:func:`glass_state` answers the two glass questions the scorers share: does a composition form a
+glass, and where is its glass transition.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import sys
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
+from pathlib import Path
 
+import joblib
 import numpy as np
 import pandas as pd
+import pymatgen.core
+import scipy
 import sklearn
 from pymatgen.core import Composition
 
-from screening.models.cache import cache_key, load_or_build
+import candidates
+import featurizers
+import screening
+from screening.models.cache import cache_key, files_digest, load_or_build
 from screening.models.conductivity_model import (
     MODEL_VERSION,
     ConductivityConfig,
     ConductivityModel,
-    fitted_model,
+    digest_model_key,
+    fit_model,
 )
 from screening.models.data import (
     load_conductivity_data,
@@ -30,6 +47,7 @@ from screening.models.data import (
     reduced_formula,
     table_digest,
 )
+from screening.models.domain import ElementVocabulary
 from screening.models.features import composition_descriptors, parse_amounts
 from screening.models.glass_forming import (
     DOMAIN_COLUMNS,
@@ -42,49 +60,119 @@ from screening.models.glass_forming import (
 from screening.models.tg_model import TgModel, fit_tg_model
 
 
+def model_inputs() -> tuple[Path, ...]:
+    """The files the fitted models are derived from: the shipped data and the packages of the
+    code that parses it, computes the descriptors and fits the models."""
+    package = Path(screening.__file__).parent
+    return (Path(candidates.__file__).parent, Path(featurizers.__file__).parent,
+            package / "__init__.py", package / "atomic.py", package / "models", package / "data")
+
+
+@lru_cache(maxsize=1)
+def inputs_digest() -> str:
+    """Digest of :func:`model_inputs` and of the versions of Python and the fitting libraries:
+    the key of the stored derivation (a few milliseconds to compute)."""
+    versions = (sys.version, np.__version__, scipy.__version__, sklearn.__version__,
+                pd.__version__, pymatgen.core.__version__, joblib.__version__)
+    return cache_key(files_digest(model_inputs()), *versions)
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """What the shipped data and code derive into: the Tg model, the conductivity training rows'
+    Tg, vocabulary and table digest, the melting points, and the cache key of the glass-forming
+    model (stored per :func:`inputs_digest`)."""
+
+    glass_forming_key: str
+    tg: TgModel
+    conductivity_table_digest: str
+    training_tg_K: np.ndarray
+    vocabulary: ElementVocabulary
+    melting_points_K: dict[str, float]
+    melting_systems: frozenset[frozenset[str]]
+
+
+def _glass_forming_key(table: pd.DataFrame, config: GlassFormingConfig) -> str:
+    return cache_key(table_digest(table), repr(asdict(config)), MODEL_VERSION,
+                     GLASS_MODEL_VERSION, sklearn.__version__)
+
+
+def _fit_glass_forming(table: pd.DataFrame, config: GlassFormingConfig) -> GlassFormingModel:
+    descriptors = composition_descriptors(parse_amounts(list(table["formula"])))
+    finite = np.isfinite(descriptors[list(DOMAIN_COLUMNS)].to_numpy()).all(axis=1)
+    return fit_glass_forming(descriptors[finite].reset_index(drop=True),
+                             table[finite].reset_index(drop=True), config)
+
+
+def derive() -> Derivation:
+    """Derive the models from the shipped data now (loading or fitting the glass-forming model
+    through its own cache entry); :func:`derivation` is the stored result."""
+    config = GlassFormingConfig()
+    table = glass_forming_table(config.weak_weight)
+    key = _glass_forming_key(table, config)
+    forming = load_or_build("glass-forming", key, lambda: _fit_glass_forming(table, config))
+    reference = load_tg_reference()
+    descriptors = composition_descriptors(parse_amounts(list(reference["formula"])))
+    tg = fit_tg_model(descriptors, reference["tg_K"].to_numpy(), reference["tm_K"].to_numpy(),
+                      forming.tg_domain(descriptors))
+    known = melting_points_K()
+    systems = frozenset(frozenset(el.symbol for el in Composition(f).elements) for f in known)
+    conductivity = load_conductivity_data()
+    formulas = list(conductivity["formula"])
+    amounts = parse_amounts(formulas)
+    training_tg_K = tg.predict(composition_descriptors(amounts),
+                               _melting_point_K(formulas, known, systems)).tg_K
+    return Derivation(key, tg, table_digest(conductivity), training_tg_K,
+                       ElementVocabulary.of(amounts), known, systems)
+
+
+@lru_cache(maxsize=1)
+def derivation() -> Derivation:
+    """:func:`derive`'s result for this code and data, from the model cache (derived and stored
+    on first use): milliseconds to load instead of over a second to derive in every process."""
+    return load_or_build("fitted-models", inputs_digest(), derive)
+
+
 @lru_cache(maxsize=1)
 def glass_forming_model() -> GlassFormingModel:
     """The glass-forming classifier fitted on every shipped label (cached on disk)."""
-    config = GlassFormingConfig()
-    table = glass_forming_table(config.weak_weight)
 
-    def build() -> GlassFormingModel:
-        descriptors = composition_descriptors(parse_amounts(list(table["formula"])))
-        finite = np.isfinite(descriptors[list(DOMAIN_COLUMNS)].to_numpy()).all(axis=1)
-        return fit_glass_forming(descriptors[finite].reset_index(drop=True),
-                                 table[finite].reset_index(drop=True), config)
+    def build() -> GlassFormingModel:  # only when its file left the cache since the derivation
+        config = GlassFormingConfig()
+        return _fit_glass_forming(glass_forming_table(config.weak_weight), config)
 
-    key = cache_key(table_digest(table), repr(asdict(config)), MODEL_VERSION,
-                    GLASS_MODEL_VERSION, sklearn.__version__)
-    return load_or_build("glass-forming", key, build)
+    return load_or_build("glass-forming", derivation().glass_forming_key, build)
 
 
 @lru_cache(maxsize=1)
 def tg_model() -> TgModel:
     """The Tg model fitted on the sourced reference glasses, its domain measured with the
     glass-forming model's yardstick."""
-    reference = load_tg_reference()
-    descriptors = composition_descriptors(parse_amounts(list(reference["formula"])))
-    return fit_tg_model(descriptors, reference["tg_K"].to_numpy(), reference["tm_K"].to_numpy(),
-                        glass_forming_model().tg_domain(descriptors))
+    tg = derivation().tg
+    # Stored apart, the yardstick's scaler is a copy of the glass-forming model's (fitted as one
+    # object); share the one object again, so the two glass proxies hold a single yardstick.
+    return replace(tg, domain=replace(tg.domain, scaler=glass_forming_model().domain.scaler))
 
 
-@lru_cache(maxsize=1)
-def _melting_points() -> tuple[dict[str, float], frozenset[frozenset[str]]]:
-    known = melting_points_K()
-    systems = frozenset(frozenset(el.symbol for el in Composition(f).elements) for f in known)
-    return known, systems
+def training_vocabulary() -> ElementVocabulary:
+    """Elements and element pairs of the shipped conductivity training compositions."""
+    return derivation().vocabulary
 
 
-def melting_point_K(formulas: list[str]) -> np.ndarray:
-    """Known melting temperature of each formula's compound (K), NaN where unknown."""
-    known, systems = _melting_points()
+def _melting_point_K(formulas: list[str], known: dict[str, float],
+                     systems: frozenset[frozenset[str]]) -> np.ndarray:
     out = np.full(len(formulas), np.nan)
     for i, amounts in enumerate(parse_amounts(formulas)):
         # Reducing a formula is slow; only those whose elements match a known compound's are.
         if amounts is not None and frozenset(el for el, _ in amounts) in systems:
             out[i] = known.get(reduced_formula(formulas[i]), np.nan)
     return out
+
+
+def melting_point_K(formulas: list[str]) -> np.ndarray:
+    """Known melting temperature of each formula's compound (K), NaN where unknown."""
+    derived = derivation()
+    return _melting_point_K(formulas, derived.melting_points_K, derived.melting_systems)
 
 
 @dataclass(frozen=True)
@@ -144,13 +232,15 @@ def _glass_state(formulas: list[str], descriptors: pd.DataFrame | None) -> Glass
 
 def conductivity_training_tg_K() -> np.ndarray:
     """The Tg model's Tg for every row of the conductivity training table."""
-    table = load_conductivity_data()
-    return tg_model().predict(composition_descriptors(parse_amounts(list(table["formula"]))),
-                              melting_point_K(list(table["formula"]))).tg_K
+    return derivation().training_tg_K.copy()
 
 
 @lru_cache(maxsize=4)
 def conductivity_model(config: ConductivityConfig | None = None) -> ConductivityModel:
     """The conductivity model fitted on every shipped measurement (cached on disk)."""
-    return fitted_model(load_conductivity_data(), conductivity_training_tg_K(),
-                        config or ConductivityConfig())
+    config = config or ConductivityConfig()
+    derived = derivation()
+    tg_K = derived.training_tg_K
+    key = digest_model_key(derived.conductivity_table_digest, tg_K, config)
+    return load_or_build("conductivity", key,
+                         lambda: fit_model(load_conductivity_data(), tg_K, config))

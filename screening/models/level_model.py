@@ -70,6 +70,12 @@ class LevelInputs:
         return LevelInputs(self.design.iloc[rows].reset_index(drop=True), self.fractions[rows],
                            self.elements)
 
+    def in_both_states(self) -> LevelInputs:
+        """These rows as crystals (``glass`` 0.0), then the same rows as glasses (1.0)."""
+        design = pd.concat([self.design.assign(glass=0.0), self.design.assign(glass=1.0)],
+                           ignore_index=True)
+        return LevelInputs(design, np.vstack([self.fractions, self.fractions]), self.elements)
+
 
 @dataclass(frozen=True)
 class LevelPrediction:

@@ -20,9 +20,9 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from screening.models.conductivity_model import ConductivityConfig, training_vocabulary
+from screening.models.conductivity_model import ConductivityConfig
 from screening.models.features import MAGPIE, PHYSICS, parse_amounts
-from screening.models.fitted import conductivity_model, glass_state
+from screening.models.fitted import conductivity_model, glass_state, training_vocabulary
 from screening.scorers.base import Scorer
 
 
