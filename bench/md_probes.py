@@ -26,7 +26,6 @@ from pathlib import Path
 import numpy as np
 
 from screening.md import calibration, protocol, verify
-from screening.md.calibration import ladder_dir
 
 PAIR = ("LiAlCl2.5O0.75", "LiPO3")
 

@@ -18,8 +18,6 @@ same device and batch.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import hashlib
 import json
 import time
@@ -33,6 +31,7 @@ from ase import Atoms
 from ase.io import Trajectory
 
 from screening.atomic import atomic_write, write_text
+from screening.cluster import keep_freed_memory
 from screening.md import analysis
 from screening.md.cell import density_g_cm3, pack, whole_atoms
 from screening.md.dynamics import CellState, adopt_mean_volume, fire, maxwell_boltzmann, run_md
@@ -170,31 +169,6 @@ def _resume(job: Job, protocol: Protocol) -> _Progress:
         if (phase, step) >= (progress.phase_index, progress.step):
             frames.unlink()  # written after the checkpoint by a killed run
     return progress
-
-
-#: glibc's mallopt parameters.
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
-
-
-@lru_cache(maxsize=1)
-def keep_freed_memory() -> bool:
-    """Let this process keep the memory a model pass frees, for the next pass (glibc only).
-
-    Dask's nanny starts every worker with MALLOC_TRIM_THRESHOLD_=65536, which also turns off
-    glibc's adaptive mmap threshold: each step's tensors over 128 kB are then mapped and
-    unmapped afresh, and the page faults took more than half of an MD worker's CPU time (sys
-    3.5 s against 1.2 s for the same CHGNet passes, and more than user time in a loaded
-    worker). Returns whether the settings were applied.
-    """
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name) if name else None
-        mallopt = libc.mallopt if libc is not None else None
-    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to tune
-        return False
-    if mallopt is None:
-        return False
-    return bool(mallopt(_M_MMAP_THRESHOLD, 256 * 2 ** 20) and mallopt(_M_TRIM_THRESHOLD, 2 ** 30))
 
 
 @lru_cache(maxsize=2)
