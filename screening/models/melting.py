@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from functools import cache
 from importlib.resources import files
-from math import gcd
 
 import numpy as np
 import pandas as pd
@@ -56,58 +55,77 @@ def simple_compound_melting_points() -> dict[tuple[str, str], dict[int, float]]:
     return known
 
 
-def _cation_charges(present: dict[str, float], anions: set[str]) -> dict[str, float]:
-    """Charges of the cations: fixed ones (alkali, alkaline earth, rare earth, Ag) at their value,
-    the others sharing the rest of the anion charge in proportion to their nominal charge (the
-    rule of :func:`featurizers.charges.balance`, with S, Se and Te as cations beside O)."""
-    cations = [el for el in present if el not in anions]
+def _cation_charges(amount: dict[str, np.ndarray], anions: list[str],
+                    cations: list[str]) -> dict[str, np.ndarray]:
+    """Charges of the cations, one per row: fixed ones (alkali, alkaline earth, rare earth, Ag)
+    at their value, the others sharing the rest of the anion charge in proportion to their
+    nominal charge (the rule of :func:`featurizers.charges.balance`, with S, Se and Te as
+    cations beside O)."""
     limits = {el: cation_charge_limits(el) for el in cations}
-    remaining = sum(present[a] * ANION_CHARGE[a] for a in anions) - sum(
-        present[el] * limits[el][0] for el in cations)
-    free = [el for el in cations if limits[el][0] == 0]
-    nominal_total = sum(present[el] * limits[el][1] for el in free)
-    scale = remaining / nominal_total if remaining > 0 and nominal_total > 0 else 1.0
-    return {el: limits[el][0] if limits[el][0] else
-            float(np.clip(limits[el][1] * scale, 1.0, limits[el][2])) for el in cations}
+    remaining = (sum(amount[a] * ANION_CHARGE[a] for a in anions)
+                 - sum(amount[el] * limits[el][0] for el in cations))
+    nominal_total = sum(amount[el] * limits[el][1] for el in cations if limits[el][0] == 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where((remaining > 0) & (nominal_total > 0), remaining / nominal_total, 1.0)
+    return {el: np.full(len(remaining), limits[el][0]) if limits[el][0] else
+            np.minimum(np.maximum(limits[el][1] * scale, 1.0), limits[el][2]) for el in cations}
 
 
-def _row(composition: Amounts, known: dict[tuple[str, str], dict[int, float]]) -> list[float]:
-    present = {el: n for el, n in composition if n > 0}
-    anions = anions_of(set(present))
-    if not anions or anions == set(present):
-        return [np.nan] * len(MELTING_COLUMNS)
-    anion_charge = {a: present[a] * ANION_CHARGE[a] for a in anions}
-    main_anion = max(sorted(anions), key=anion_charge.__getitem__)
+def _block(elements: tuple[str, ...], amounts: np.ndarray,
+           known: dict[tuple[str, str], dict[int, float]]) -> np.ndarray:
+    """:data:`MELTING_COLUMNS` of compositions of the same ``elements`` (one row each; the
+    columns of ``amounts`` in the order of ``elements``)."""
+    out = np.full((len(amounts), len(MELTING_COLUMNS)), np.nan)
+    anions = sorted(anions_of(set(elements)))
+    cations = [el for el in elements if el not in anions]
+    if not anions or not cations:
+        return out
+    amount = dict(zip(elements, amounts.T, strict=True))
+    anion_charge = {a: amount[a] * ANION_CHARGE[a] for a in anions}
+    # The main anion of each row: the largest charge share, the first in symbol order on a tie.
+    main_charge = np.array([ANION_CHARGE[a] for a in anions])[
+        np.argmax(np.column_stack([anion_charge[a] for a in anions]), axis=1)]
     tm_K, moles, atoms = [], [], []
-    for cation, charge in _cation_charges(present, anions).items():
+    for cation, charge in _cation_charges(amount, anions, cations).items():
         melting, weight = 0.0, 0.0
         for anion in anions:
             states = known.get((cation, anion))
             if states:
-                # The listed oxidation state nearest the balanced charge; ties to the higher.
-                state = min(states, key=lambda s: (abs(s - charge), -s))
-                melting += anion_charge[anion] * states[state]
-                weight += anion_charge[anion]
-        if weight == 0.0:
-            return [np.nan] * len(MELTING_COLUMNS)
-        valence = max(round(charge), 1)
-        common = gcd(valence, ANION_CHARGE[main_anion])
-        per_unit = ANION_CHARGE[main_anion] // common
+                # The listed oxidation state nearest the balanced charge; ties to the higher
+                # (argmin takes the first of equal distances, and states run highest first).
+                listed = np.array(sorted(states, reverse=True))
+                nearest = np.abs(listed - charge[:, None]).argmin(axis=1)
+                melting = melting + anion_charge[anion] * np.array(
+                    [states[s] for s in listed])[nearest]
+                weight = weight + anion_charge[anion]
+        if isinstance(weight, float):  # no compound of this cation is listed
+            return out
+        valence = np.maximum(np.round(charge), 1).astype(int)
+        common = np.gcd(valence, main_charge)
+        per_unit = main_charge // common
         tm_K.append(melting / weight)
-        moles.append(present[cation] / per_unit)
+        moles.append(amount[cation] / per_unit)
         atoms.append(per_unit + valence // common)
-    x = np.array(moles) / sum(moles)
-    tm = np.array(tm_K)
-    mean_K = float(x @ tm)
-    liquidus_K = float(np.max(tm / (1.0 - np.log(x) / np.array(atoms))))
-    return [mean_K, liquidus_K, liquidus_K / mean_K, float(tm.min()), float(tm.max())]
+    tm, atoms_per_unit = np.column_stack(tm_K), np.column_stack(atoms)
+    x = np.column_stack(moles) / sum(moles)[:, None]
+    # One dot per row, as before: a sum of products can round differently in its last bit.
+    mean_K = np.array([row_x @ row_tm for row_x, row_tm in zip(x, tm, strict=True)])
+    liquidus_K = (tm / (1.0 - np.log(x) / atoms_per_unit)).max(axis=1)
+    return np.column_stack([mean_K, liquidus_K, liquidus_K / mean_K, tm.min(axis=1),
+                            tm.max(axis=1)])
 
 
 def melting_descriptors(amounts: list[Amounts | None]) -> pd.DataFrame:
     """The :data:`MELTING_COLUMNS` of every composition (NaN where a cation's simple compound
     is not listed, or the composition is unparsed or has no cation or anion)."""
     known = simple_compound_melting_points()
-    rows = [[np.nan] * len(MELTING_COLUMNS) if composition is None else _row(composition, known)
-            for composition in amounts]
-    return pd.DataFrame(np.array(rows, dtype=float).reshape(len(amounts), len(MELTING_COLUMNS)),
-                        columns=list(MELTING_COLUMNS))
+    # Compositions of the same elements (a grid's classes) are computed together, as arrays.
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for i, composition in enumerate(amounts):
+        if composition is not None:
+            groups.setdefault(tuple(el for el, n in composition if n > 0), []).append(i)
+    out = np.full((len(amounts), len(MELTING_COLUMNS)), np.nan)
+    for elements, rows in groups.items():
+        block = np.array([[n for _, n in amounts[i] if n > 0] for i in rows], dtype=float)
+        out[rows] = _block(elements, block.reshape(len(rows), len(elements)), known)
+    return pd.DataFrame(out, columns=list(MELTING_COLUMNS))
