@@ -67,6 +67,9 @@ class TgScorer(Scorer):
         "Stanworth, J. Soc. Glass Technol. 32, 154 (1948)",
         "Phillips, J. Non-Cryst. Solids 34, 153 (1979); Thorpe, ibid. 57, 355 (1983)",
         "SciGlass database (EPAM Systems, ODbL), glass-formation and Tg records",
+        "Rawson (1956), as commonly cited: bond strength over melting point (not retrieved)",
+        "CRC Handbook of Chemistry and Physics, 95th ed. (2014), melting points of the simple "
+        "compounds (through the chemicals package's tables)",
         "Dai et al., Nat. Energy 8, 1221 (2023), doi:10.1038/s41560-023-01356-y",
     )
 
