@@ -3,6 +3,7 @@
     .venv/bin/python bench/md_probes.py density LiPO3 2.30 --out /tmp/probes   # NVT at 2.30 g/cm3
     .venv/bin/python bench/md_probes.py pair sevennet-mf-r2scan --out /tmp/probes
     .venv/bin/python bench/md_probes.py crystal --temperature 600         # Li2O: must not diffuse
+    .venv/bin/python bench/md_probes.py relax RUN/.../r0/glass/final.npz  # the potential's density
 
 ``density`` runs one ladder composition under the ``rank`` protocol (``--replicas``, 1 by
 default) held at the given density; ``pair`` runs LiAlCl2.5O0.75 and LiPO3 glass under
@@ -15,6 +16,11 @@ posterior, as ``viglas calibrate`` reports it) and the density of the cell.
 a = 4.61 A) at ``--temperature`` for 0.5 ps, then 2 ps recording frames; with no vacancy, Li
 must rattle in place (a mean-squared displacement that stops growing, well under 1 A2), so any
 D the glasses show is the glasses', not the integrator's or the thermostat's.
+
+``relax`` takes quenched glasses (a stage's ``final.npz``) to zero pressure at 0 K (FIRE on
+positions and cell, ASE's ``FrechetCellFilter``, forces below 0.05 eV/A or 300 steps) and prints
+the density before and after: the potential's own density of that glass, which says whether a
+quench left the cell under-dense for the potential or the potential itself is.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import numpy as np
 from screening.md import calibration, protocol, verify
 
 PAIR = ("LiAlCl2.5O0.75", "LiPO3")
+AMU_A3_TO_G_CM3 = 1.66054
 
 
 def _one_worker(scheduler, workers, device):  # noqa: ANN001, ANN202 - verify._md_cluster's shape
@@ -81,6 +88,29 @@ def crystal(temperature_K: float, potential_ref: str) -> None:
               f"{lag * frame_ps:.2f} ps = {msd:.3f} A2")
 
 
+def relax(paths: list[Path]) -> None:
+    """Each glass at zero pressure and 0 K (see the module docstring)."""
+    import torch
+    from ase import Atoms
+    from ase.filters import FrechetCellFilter
+    from ase.optimize import FIRE
+    from chgnet.model.dynamics import CHGNetCalculator
+
+    torch.set_num_threads(2)
+    calculator = CHGNetCalculator(use_device="cpu")
+    for path in paths:
+        saved = np.load(path)
+        atoms = Atoms(numbers=saved["numbers"], positions=saved["positions"],
+                      cell=saved["cell"], pbc=True)
+        atoms.calc = calculator
+        before = atoms.get_masses().sum() / atoms.get_volume() * AMU_A3_TO_G_CM3
+        optimizer = FIRE(FrechetCellFilter(atoms), logfile=None)
+        optimizer.run(fmax=0.05, steps=300)
+        after = atoms.get_masses().sum() / atoms.get_volume() * AMU_A3_TO_G_CM3
+        print(f"{path}: {before:.3f} -> {after:.3f} g/cm3 at 0 K and zero pressure "
+              f"({optimizer.nsteps} FIRE steps, chgnet)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="probe", required=True)
@@ -95,11 +125,15 @@ def main() -> None:
     cell = sub.add_parser("crystal", help="Li2O crystal: the engine's zero")
     cell.add_argument("--temperature", type=float, default=600.0)
     cell.add_argument("--potential", default="chgnet")
+    glasses = sub.add_parser("relax", help="quenched glasses to zero pressure at 0 K")
+    glasses.add_argument("glass", type=Path, nargs="+", help="a glass stage's final.npz")
     args = parser.parse_args()
     if args.probe == "density":
         _run((args.formula,), "chgnet", args.out, args.replicas, args.density_g_cm3)
     elif args.probe == "pair":
         _run(PAIR, args.potential, args.out, args.replicas, None)
+    elif args.probe == "relax":
+        relax(args.glass)
     else:
         crystal(args.temperature, args.potential)
 

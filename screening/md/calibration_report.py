@@ -207,13 +207,15 @@ def _what_would(rows: pd.DataFrame) -> str:
               f"{positive.max():.1e} cm2/s) where the measurements span "
               f"{np.ptp(rows['log10_sigma_measured']):.1f}: the MD does not tell these glasses "
               "apart. " if len(positive) > 1 else "")
-    return (spread + "What would reach the targets: cells that are glasses, not hot, "
-            "under-dense networks (a slow quench of 10 K/ps or less and NVT at a measured density, "
-            "the `resolve` protocol on a GPU: `bench/gpu_md.sh`, and `--fixed-density` once "
-            "measured densities are in the ladder); D resolved at several temperatures for the "
-            "slow glasses, whose D at one temperature in 1-2 ps is a noise floor (20-100 ps "
-            "each); and for the oxyhalides a potential fine-tuned on their AIMD, since universal "
-            "potentials are softened and over-predict diffusion (shared/docs/domain.md).")
+    return (spread + "What would reach the targets, from the probes of docs/md_probes.md: not "
+            "the density (CHGNet's LiPO3 glass held denser diffuses as fast, and its quenched "
+            "density is also its density at rest), nor the engine (Li stays put in a perfect "
+            "Li2O crystal); a ten times slower quench moved LiPO3 the right way, but by a "
+            "fraction of a decade, so quenches of 10 K/ps or less and D resolved at several "
+            "temperatures for the slow glasses (20-100 ps each: the `resolve` protocol on a GPU, "
+            "`bench/gpu_md.sh`); and a potential fine-tuned on AIMD of these glasses, since "
+            "universal potentials are softened and over-predict diffusion "
+            "(shared/docs/domain.md).")
 
 
 def _default(all_metrics: Sequence[Metrics]) -> list[str]:
