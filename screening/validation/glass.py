@@ -24,12 +24,12 @@ from screening.models.glass_forming import (
     GLASS_MODEL_VERSION,
     NON_FORMER_P_MAX,
     GlassFormingConfig,
-    cross_validate_glass_forming,
     glass_forming_table,
 )
 from screening.models.melting import MELTING_COLUMNS
 from screening.models.tg_model import held_out_log_tg
 from screening.validation.common import FIGURES, markdown, parity, save
+from screening.validation.glass_cv import cross_validate_glass_forming
 
 TG_FIGURE = "tg_held_out_parity.png"
 #: Lithium and sodium glasses of the same system and ratio in the Tg table (names).
