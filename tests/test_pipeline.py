@@ -188,7 +188,7 @@ partition_size = 10
 end_members = ["LiCl", "AlCl3", "Al2O3"]
 step = 0.125
 [rank]
-filters = ["charge_balanced = true"]
+filters = ["charge_balanced = true", "glass_forming = true"]
 """
 
 
@@ -200,6 +200,14 @@ def test_join_spec_runs_end_to_end_and_plots_a_ternary_map(tmp_path: Path):
     assert result.n_candidates == 45  # C(8 + 2, 2) mixtures on the simplex
     ranked = pd.read_parquet(tmp_path / "join" / "ranked.parquet")
     assert len(ranked) == result.n_ranked > 0
+    scores = pd.read_parquet(tmp_path / "join" / "scores.parquet")
+    candidates = pd.read_parquet(tmp_path / "join" / "candidates.parquet")
+    balanced = candidates.loc[candidates["charge_balanced"], "formula"]
+    passing = scores.loc[scores["glass_forming"].astype(bool)
+                         & scores["formula"].isin(balanced), "formula"]
+    # The filters drop rows here (the tiny run's pass them all), so an ignored filter shows.
+    assert 0 < len(passing) < len(scores)
+    assert sorted(ranked["formula"]) == sorted(passing)
     assert {"frac_LiCl", "frac_AlCl3", "frac_Al2O3"} <= set(ranked.columns)
     assert ranked[["frac_LiCl", "frac_AlCl3", "frac_Al2O3"]].sum(axis=1).round(9).eq(1).all()
     written = {p.name for p in plot_run(tmp_path / "join")}
