@@ -9,8 +9,9 @@ composition balances, kept between 1 and their highest oxidation state.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 
 import numpy as np
 
@@ -38,26 +39,39 @@ class Ions:
     """Charge-balanced ions of ``n`` compositions over ``elements`` (``n x k`` arrays).
 
     ``anion_charge`` is the fixed charge magnitude of each element column (0 for a cation);
-    ``charges`` the cations' charges (0 in anion columns); ``radii_A`` every ion's radius, the
-    cations' at their charge.
+    ``charges`` the cations' charges (0 in anion columns).
     """
 
     fractions: np.ndarray
     elements: list[str]
     anion_charge: np.ndarray
     charges: np.ndarray
-    radii_A: np.ndarray
 
     @property
     def is_anion(self) -> np.ndarray:
         """Element columns that are anions (``k`` booleans)."""
         return self.anion_charge > 0
 
+    @cached_property
+    def radii_A(self) -> np.ndarray:
+        """Every ion's radius (``n x k``), the cations' at their charge; computed when first read
+        (the liquidus descriptors balance charges without needing radii)."""
+        n = len(self.fractions)
+        return np.column_stack(
+            [np.full(n, anion_radius_A(s)) if anion else ionic_radii_A(s, self.charges[:, j])
+             for j, (s, anion) in enumerate(zip(self.elements, self.is_anion, strict=True))]
+        ).reshape(self.fractions.shape)
 
-def balance(fractions: np.ndarray, elements: list[str]) -> Ions:
-    """Charges and radii of the ions of every row of ``fractions`` (``n x k`` over ``elements``)."""
-    anion_charge = np.array([ANION_CHARGE.get(s, 0) for s in elements], dtype=float)
-    limits = np.array([(0.0, 0.0, 1.0) if s in ANION_CHARGE else cation_charge_limits(s)
+
+def balance(fractions: np.ndarray, elements: list[str],
+            anions: Collection[str] = ANION_CHARGE.keys()) -> Ions:
+    """Charges (and, when read, radii) of the ions of every row of ``fractions`` (``n x k`` over
+    ``elements``); ``anions`` are the elements that count as anions (every
+    :data:`ANION_CHARGE` element by default; :func:`candidates.chemistry.anions_of` reads S, Se
+    and Te beside O as cations)."""
+    anion_charge = np.array([ANION_CHARGE[s] if s in anions else 0 for s in elements],
+                            dtype=float)
+    limits = np.array([(0.0, 0.0, 1.0) if s in anions else cation_charge_limits(s)
                        for s in elements]).reshape(len(elements), 3)
     fixed, nominal, highest = limits.T
     is_free = (anion_charge == 0) & (fixed == 0)
@@ -67,11 +81,7 @@ def balance(fractions: np.ndarray, elements: list[str]) -> Ions:
     scale = np.where(scalable, remaining / np.where(scalable, nominal_total, 1.0), 1.0)
     scaled = np.where(scalable[:, None], np.clip(nominal * scale[:, None], 1.0, highest), nominal)
     charges = np.where(is_free, scaled, fixed)
-    radii = np.column_stack(
-        [np.full(len(fractions), anion_radius_A(s)) if s in ANION_CHARGE
-         else ionic_radii_A(s, charges[:, j]) for j, s in enumerate(elements)]
-    ).reshape(fractions.shape)
-    return Ions(fractions, list(elements), anion_charge, charges, radii)
+    return Ions(fractions, list(elements), anion_charge, charges)
 
 
 def weighted_mean(values: np.ndarray, weights: np.ndarray) -> np.ndarray:

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from candidates.chemistry import ANION_CHARGE, anions_of
-from featurizers.charges import cation_charge_limits
+from featurizers.charges import balance
 from screening.models.features import Amounts
 
 MELTING_FILE = "simple_compound_melting_points.csv"
@@ -55,22 +55,6 @@ def simple_compound_melting_points() -> dict[tuple[str, str], dict[int, float]]:
     return known
 
 
-def _cation_charges(amount: dict[str, np.ndarray], anions: list[str],
-                    cations: list[str]) -> dict[str, np.ndarray]:
-    """Charges of the cations, one per row: fixed ones (alkali, alkaline earth, rare earth, Ag)
-    at their value, the others sharing the rest of the anion charge in proportion to their
-    nominal charge (the rule of :func:`featurizers.charges.balance`, with S, Se and Te as
-    cations beside O)."""
-    limits = {el: cation_charge_limits(el) for el in cations}
-    remaining = (sum(amount[a] * ANION_CHARGE[a] for a in anions)
-                 - sum(amount[el] * limits[el][0] for el in cations))
-    nominal_total = sum(amount[el] * limits[el][1] for el in cations if limits[el][0] == 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.where((remaining > 0) & (nominal_total > 0), remaining / nominal_total, 1.0)
-    return {el: np.full(len(remaining), limits[el][0]) if limits[el][0] else
-            np.minimum(np.maximum(limits[el][1] * scale, 1.0), limits[el][2]) for el in cations}
-
-
 def _block(elements: tuple[str, ...], amounts: np.ndarray,
            known: dict[tuple[str, str], dict[int, float]]) -> np.ndarray:
     """:data:`MELTING_COLUMNS` of compositions of the same ``elements`` (one row each; the
@@ -81,12 +65,14 @@ def _block(elements: tuple[str, ...], amounts: np.ndarray,
     if not anions or not cations:
         return out
     amount = dict(zip(elements, amounts.T, strict=True))
+    ions = balance(amounts, list(elements), anions)
     anion_charge = {a: amount[a] * ANION_CHARGE[a] for a in anions}
     # The main anion of each row: the largest charge share, the first in symbol order on a tie.
     main_charge = np.array([ANION_CHARGE[a] for a in anions])[
         np.argmax(np.column_stack([anion_charge[a] for a in anions]), axis=1)]
     tm_K, moles, atoms = [], [], []
-    for cation, charge in _cation_charges(amount, anions, cations).items():
+    for cation in cations:
+        charge = ions.charges[:, elements.index(cation)]
         melting, weight = 0.0, 0.0
         for anion in anions:
             states = known.get((cation, anion))
