@@ -31,15 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
-from screening.md import calibration, protocol, verify
+from screening.md import calibration, protocol
 
 PAIR = ("LiAlCl2.5O0.75", "LiPO3")
 AMU_A3_TO_G_CM3 = 1.66054
-
-
-def _one_worker(scheduler, workers, device):  # noqa: ANN001, ANN202 - verify._md_cluster's shape
-    # One worker with both cores' torch threads: a probe is one composition at a time.
-    return 1, None, 2
 
 
 def _run(formulas: tuple[str, ...], potential: str, out: Path, replicas: int,
@@ -49,7 +44,7 @@ def _run(formulas: tuple[str, ...], potential: str, out: Path, replicas: int,
     if density_g_cm3 is not None:
         ladder["density_g_cm3"] = density_g_cm3
     rank = dataclasses.replace(protocol.RANK, replicas=replicas)
-    verify._md_cluster = _one_worker
+    # One worker, which gets every core's torch threads: a probe runs one composition at a time.
     calibration.run_ladder(out, rank, [potential], ladder, device="cpu", workers=1,
                            fixed_density=density_g_cm3 is not None, progress=True)
     rows = calibration.ladder_rows(out, rank, potential, ladder)
